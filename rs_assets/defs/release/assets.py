@@ -1,0 +1,69 @@
+"""release: export bundles (LLaVA, open_clip, HF Parquet, WebDataset, Karpathy) and the dataset card."""
+
+import json
+from collections import defaultdict
+
+import dagster as dg
+import pyarrow.compute as pc
+
+from rs_assets.defs.common import STAGE_GROUP, LakeResource, counts, write_partition
+from rs_assets.lib.release import dataset_card, manifest_table, write_release
+
+
+class ReleaseConfig(dg.Config):
+    version: str = "latest"
+
+
+@dg.asset(
+    group_name=STAGE_GROUP,
+    deps=["benchmark_splits", "captions", "instruction_sets"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "non_empty_splits",
+            asset="release",
+            blocking=True,
+            description="the train split and the open_clip/LLaVA files are not empty",
+        )
+    ],
+    kinds={"parquet", "json"},
+    description="Canonical images with their split, captions and conversations in the formats "
+    "training code loads, with a dataset card; `tables/release` lists every file.",
+)
+def release(
+    context: dg.AssetExecutionContext, config: ReleaseConfig, lake: LakeResource
+) -> dg.MaterializeResult:
+    store = lake.lake()
+    instructions = store.read_all("instruction_sets")
+    conversations: dict[str, list[dict]] = defaultdict(list)
+    if instructions is not None:
+        for row in (
+            instructions.filter(pc.equal(instructions["status"], "ok")).sort_by("instruction_id").to_pylist()
+        ):
+            conversations[row["image_id"]].append(
+                {
+                    "id": row["instruction_id"],
+                    "task": row["task"],
+                    "conversations": json.loads(row["conversations"]),
+                }
+            )
+    manifest = manifest_table(write_release(store, config.version, conversations, dataset_card))
+    metadata = write_partition(context, store, "release", manifest, config=config)
+    rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
+    ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "version": config.version,
+            "files_by_format": counts(manifest["format"].to_pylist()),
+            "card": dg.MetadataValue.path(store.uri(f"release/{config.version}/README.md")),
+            "train_llava_conversations": rows.get(("llava", "train"), 0),
+            "train_open_clip_rows": rows.get(("open_clip_csv", "train"), 0),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="non_empty_splits",
+                passed=ok,
+                metadata={k: v for (k, s), v in rows.items() if s == "train"},
+            )
+        ],
+    )

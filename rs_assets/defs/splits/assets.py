@@ -1,0 +1,90 @@
+"""benchmark_splits: train/val/test per image, stable and leak-free across partitions."""
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rs_assets.defs.common import (
+    PARTITIONS,
+    STAGE_GROUP,
+    LakeResource,
+    contract_results,
+    contract_specs,
+    counts,
+    partition,
+    read_partition,
+    write_partition,
+)
+from rs_assets.lib.lake import table_key
+from rs_assets.lib.splits import assign_split
+from rs_assets.lib.tables import from_rows
+
+
+def split_rows(clusters: pa.Table, record_ids: set[str]) -> list[dict]:
+    """A row per image represented by one of `record_ids` (canonical or not: duplicates follow)."""
+    mine = clusters.filter(pc.is_in(clusters["record_id"], pa.array(sorted(record_ids), pa.string())))
+    return [
+        {
+            "image_id": r["image_id"],
+            "record_id": r["record_id"],
+            "cluster_id": r["cluster_id"],
+            "source": r["source"],
+            "year": r["year"],
+            "geo_cell": r["geo_cell"],
+            "is_canonical": r["is_canonical"],
+            "split": assign_split(r["cluster_id"], r["geo_cell"]),
+        }
+        for r in mine.sort_by("image_id").to_pylist()
+    ]
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    group_name=STAGE_GROUP,
+    deps=["instruction_sets", "image_clusters"],
+    check_specs=contract_specs("benchmark_splits"),
+    kinds={"parquet"},
+    description="70/20/10 by hash of the cluster's geo cell (else cluster id): near-duplicates and "
+    "neighbouring scenes never straddle splits; stable when new partitions arrive.",
+)
+def benchmark_splits(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    source, year, cfg = partition(context)
+    store = lake.lake()
+    kept = read_partition(store, "filtered_pool", source, year, ["record_id", "image_id", "kept"]).filter(
+        pc.field("kept")
+    )
+    kept_ids = set(kept["record_id"].to_pylist())
+    clusters = store.read_table(table_key("image_clusters"))
+    table = from_rows(
+        "benchmark_splits", split_rows(clusters, kept_ids), pa.schema([("is_canonical", pa.bool_())])
+    )
+    metadata = write_partition(
+        context, store, "benchmark_splits", table, source=source, year=year, config=cfg
+    )
+    # every kept record represents its image here, or its image (same bytes) is represented by
+    # another record: a recorded outcome, not a loss. A kept image unknown to image_clusters is.
+    elsewhere = len(kept_ids - set(table["record_id"].to_pylist()))
+    stale = len(set(kept["image_id"].to_pylist()) - set(clusters["image_id"].to_pylist()))
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "split_counts": counts(table["split"].to_pylist()),
+            "kept_records": len(kept_ids),
+            "represented_elsewhere": elsewhere,
+        },
+        check_results=contract_results(
+            "benchmark_splits",
+            table,
+            source=source,
+            year=year,
+            reconciliation=(
+                stale == 0,
+                {
+                    "kept_records": len(kept_ids),
+                    "rows": table.num_rows,
+                    "kept_not_in_image_clusters": stale,
+                    "represented_by_another_record": elsewhere,
+                },
+            ),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Record-level logic and storage, importable and testable without Dagster."""

@@ -1,0 +1,155 @@
+"""`caption_partition`: every strategy for every canonical image of one partition, as caption rows.
+
+Meta captions are computed inline; model strategies run as one asyncio pipeline per (image, strategy)
+through a shared Runner (response store, budget, rate limits), so the slowest call, not their sum,
+bounds a partition. Every (image, strategy) ends with rows: captions, or one failure row with a status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from rs_assets.lib import tables
+from rs_assets.lib.captions import offline
+from rs_assets.lib.captions.context import Context
+from rs_assets.lib.captions.facts import record_facts
+from rs_assets.lib.captions.gaia import gaia_rows
+from rs_assets.lib.captions.meta import TEMPLATES, meta_captions
+from rs_assets.lib.captions.mpgi import mpgi_rows
+from rs_assets.lib.captions.rows import EXTRA_SCHEMA, caption_rows
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.llm.cache import ResponseStore
+from rs_assets.lib.llm.local import OfflineBackend
+from rs_assets.lib.llm.runner import Runner
+from rs_assets.lib.llm.settings import LLMSettings
+
+Pipeline = Callable[[Context, dict[str, Any], dict[str, Any]], Awaitable[list[dict[str, Any]]]]
+PIPELINES: dict[str, Pipeline] = {"gaia": gaia_rows, "mpgi": mpgi_rows}
+META_MODEL = "meta-templates"
+MAX_BATCH_ROUNDS = 4  # deepest pipeline (summary -> vision, perspectives -> integrate) plus one spare
+T = TypeVar("T")
+
+
+@dataclass
+class CaptionResult:
+    table: pa.Table  # captions contract columns + EXTRA_SCHEMA
+    stats: dict[str, Any]  # flat numbers for Dagster metadata
+
+
+def redactor() -> Callable[[str], str]:
+    """Masks the API key wherever a provider or proxy echoes it back in an error message."""
+    key = os.environ.get("OPENAI_API_KEY") or ""
+    return (lambda s: s.replace(key, "sk-***")) if len(key) >= 8 else (lambda s: s)
+
+
+def build_runner(settings: LLMSettings, lake: Lake, log: logging.Logger | None) -> Runner:
+    offline_backend = OfflineBackend(offline.answer)
+    store = ResponseStore(lake, settings.cache_prefix)
+    redact = redactor()
+    if settings.backend == "local" or settings.dry_run:
+        return Runner(offline_backend, store, settings, offline=offline_backend, log=log, redact=redact)
+    # the SDK is only imported when money can be spent
+    from rs_assets.lib.llm.batch import BatchBackend
+    from rs_assets.lib.llm.client import OpenAIBackend, client_from_env
+
+    client = client_from_env(settings)
+    batch = BatchBackend(client, lake, settings, redact, log) if settings.batch else None
+    return Runner(OpenAIBackend(client, lake, redact), store, settings, offline=offline_backend,
+                  batch_backend=batch, log=log, redact=redact)
+
+
+def meta_rows(rec: dict[str, Any], facts: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    pairs = meta_captions(rec["record_id"], facts, limit)
+    return caption_rows(rec, "meta", [text for _, text in pairs], [], prompt_id=".".join(TEMPLATES),
+                        model=META_MODEL, facts={"families": [family for family, _ in pairs]})
+
+
+async def _caption_partition(records: list[dict[str, Any]], strategies: list[str], lake: Lake,
+                             settings: LLMSettings, log: logging.Logger | None) -> CaptionResult:
+    runner = build_runner(settings, lake, log)
+    batch = settings.batch if runner.batch_backend else frozenset()
+    try:
+        rows = await _caption_rows(records, strategies, Context(runner, settings, lake, batch))
+    finally:
+        await runner.aclose()
+    table = tables.from_rows("captions", rows, EXTRA_SCHEMA)
+    return CaptionResult(table, _stats(rows, runner, settings))
+
+
+async def _caption_rows(records: list[dict[str, Any]], strategies: list[str], ctx: Context,
+                        ) -> list[dict[str, Any]]:
+    settings, batcher = ctx.settings, ctx.runner.batch_backend
+    facts = [record_facts(rec) for rec in records]
+    rows: list[dict[str, Any]] = []
+    if "meta" in strategies:
+        for rec, f in zip(records, facts, strict=True):
+            rows += meta_rows(rec, f, settings.meta_captions)
+    jobs = [(i, s) for i in range(len(records)) for s in strategies if s in PIPELINES]
+    done: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    # Batch API strategies advance one stage per round: collect, flush, rerun (earlier stages now answered).
+    for _ in range(MAX_BATCH_ROUNDS):
+        produced = await asyncio.gather(*(PIPELINES[s](ctx, records[i], facts[i]) for i, s in jobs))
+        done.update(zip(jobs, produced, strict=True))
+        jobs = [job for job, out in zip(jobs, produced, strict=True)
+                if any(r["status"] == "pending" for r in out)]
+        if not jobs or batcher is None or not await batcher.flush():
+            break
+    for produced in done.values():
+        rows += produced
+    return rows
+
+
+def _stats(rows: list[dict[str, Any]], runner: Runner, settings: LLMSettings) -> dict[str, Any]:
+    statuses = Counter(r["status"] for r in rows)
+    return {
+        "backend": settings.backend, "dry_run": settings.dry_run, "rows": len(rows),
+        "ok_rows": statuses["ok"],
+        "failed": sum(n for s, n in statuses.items() if s not in ("ok", "dry_run")),
+        "budget_exhausted_rows": statuses["budget_exhausted"],
+        **{f"status_{s}": n for s, n in sorted(statuses.items())},
+        **runner.summary(),
+    }
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, or in a helper thread when the caller already runs an event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def caption_partition(records: list[dict], strategies: list[str], lake: Lake, settings: LLMSettings,
+                      log: logging.Logger | None = None) -> CaptionResult:
+    """Caption rows for one partition's canonical images under `strategies` (meta, gaia, mpgi).
+
+    Re-running a finished partition sends no requests (validated answers are in the response store);
+    failures are rows with a status and are retried on the next run.
+    """
+    unknown = sorted(set(strategies) - {"meta", *PIPELINES})
+    if unknown:
+        raise ValueError(f"unknown caption strategies: {unknown}")
+    return _run(_caption_partition(records, list(strategies), lake, settings, log))

@@ -1,0 +1,54 @@
+"""Versioned prompt files (`rs_assets/prompts/<name>.<version>.md`): front matter with call parameters,
+then `# system` and `# user` sections with `{placeholders}`.
+
+The prompt id (`gaia_vision.v1`) goes on every row; editing a prompt means a new version file, so old
+rows stay explainable and new ones get new fingerprints.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+_SECTION = re.compile(r"^# (system|user)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    version: str
+    params: dict[str, Any]
+    system: str
+    user: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}.{self.version}"
+
+    def render(self, **values: Any) -> str:
+        """The user message with `values` filled in (the system part is static, for prompt caching)."""
+        return self.user.format(**values)
+
+
+def read_prompt_file(filename: str) -> str:
+    return (resources.files("rs_assets") / "prompts" / filename).read_text(encoding="utf-8")
+
+
+@cache
+def load_prompt(name: str, version: str = "v1") -> Prompt:
+    text = read_prompt_file(f"{name}.{version}.md")
+    _, front, body = text.split("---\n", 2)
+    parts = _SECTION.split(body)
+    sections = {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+    return Prompt(name, version, yaml.safe_load(front) or {}, sections["system"], sections["user"])
+
+
+@cache
+def load_templates(name: str, version: str = "v1") -> dict[str, Any]:
+    """YAML template families (meta captions) in the same versioned folder."""
+    return yaml.safe_load(read_prompt_file(f"{name}.{version}.yaml"))

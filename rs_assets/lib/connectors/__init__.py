@@ -1,0 +1,31 @@
+"""Connectors: one module per source `kind`, each yielding RawItem for one year of one source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.records import RawItem
+
+
+def fetch_items(name: str, source: Any, year: int, lake: Lake) -> Iterator[RawItem]:
+    """Every attempted item of `source` whose year is `year` (acquisition/publication date, else
+    the source's default year). `lake` holds connector state (HTTP validators, URL index)."""
+    if source.kind == "synthetic":
+        from rs_assets.lib.synthetic import generate
+
+        return generate(name, source, year)
+    if source.kind == "web":
+        from rs_assets.lib.connectors.web import fetch_web
+
+        return fetch_web(name, source, year, lake)
+    if source.kind == "pairs":
+        from rs_assets.lib.connectors.pairs import fetch_pairs
+
+        return fetch_pairs(name, source, year, lake)
+    if source.kind == "labeled":
+        from rs_assets.lib.connectors.labeled import fetch_labeled
+
+        return fetch_labeled(name, source, year, lake)
+    raise NotImplementedError(f"source {name!r}: kind {source.kind!r} has no connector yet")

@@ -1,0 +1,70 @@
+"""Small pure helpers every connector needs: dates, years, canonical URLs, coordinates."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
+_YEAR = re.compile(r"^\d{4}$")
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """A timezone-aware datetime from a datetime, date, year, ISO 8601 or RFC 2822 value; else None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, int | float) and 1000 <= value <= 9999:
+        return datetime(int(value), 1, 1, tzinfo=UTC)
+    text = str(value).strip()
+    if _YEAR.match(text):
+        return datetime(int(text), 1, 1, tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def item_year(when: datetime | None, default_year: int | None) -> int | None:
+    """A record's year: its acquisition/publication date, else the source default (never fetch time)."""
+    return when.year if when is not None else default_year
+
+
+def canonical_url(url: str) -> str:
+    """Stable identity of a URL: lower-case scheme/host, no fragment, default port or tracking params."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{parts.port}"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
+    )
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
+
+
+def to_float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None  # NaN -> None
+
+
+def valid_latlon(lat: Any, lon: Any) -> tuple[float, float] | None:
+    """(lat, lon) when both parse and lie on Earth, else None."""
+    flat, flon = to_float(lat), to_float(lon)
+    if flat is None or flon is None or not (-90 <= flat <= 90 and -180 <= flon <= 180):
+        return None
+    return flat, flon

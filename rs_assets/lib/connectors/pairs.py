@@ -1,0 +1,118 @@
+"""`kind: pairs`: RS5M PUB11-style filtering of public image-text pairs (LAION, COYO, CC12M, YFCC...).
+
+Rows come from Parquet/CSV/JSONL files (local or s3://, globs). The RS keyword prefilter runs on the
+text before any download and is recorded (`prefiltered`), never a silent skip: RS5M's keyword stage
+kept a few percent of PUB11, so the decision log is most of the partition and explains its size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rs_assets.lib.connectors.common import canonical_url, item_year, parse_datetime, valid_latlon
+from rs_assets.lib.connectors.files import read_rows
+from rs_assets.lib.connectors.http import Fetcher
+from rs_assets.lib.connectors.state import HttpState, attach_image
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.records import RawItem, stable_hash
+from rs_assets.lib.sources import PairsSource
+
+# Whole words, case-insensitive, optional plural "s"; multi-word terms match across spaces, "-" or "_".
+# Sensor names that are common words ("spot", "aster") are left out: they would admit noise, not RS.
+DEFAULT_KEYWORDS: tuple[str, ...] = (
+    "satellite",
+    "aerial",
+    "orthophoto",
+    "orthoimage",
+    "orthomosaic",
+    "orthophotograph",
+    "remote sensing",
+    "remotely sensed",
+    "earth observation",
+    "bird's eye view",
+    "birds eye view",
+    "overhead view",
+    "top down view",
+    "from space",
+    "from orbit",
+    "drone",
+    "uav",
+    "airborne",
+    "landsat",
+    "sentinel",
+    "modis",
+    "viirs",
+    "worldview",
+    "quickbird",
+    "geoeye",
+    "ikonos",
+    "pleiades",
+    "planetscope",
+    "rapideye",
+    "gaofen",
+    "naip",
+    "copernicus",
+    "google earth",
+    "multispectral",
+    "hyperspectral",
+    "synthetic aperture radar",
+    "sar image",
+    "lidar",
+    "ndvi",
+)
+_LATLON = (("lat", "lon"), ("latitude", "longitude"))
+
+
+def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str]:
+    """One regex for the lexicon (compiled once per run, matched per row)."""
+    terms = sorted({r"[\s_-]+".join(map(re.escape, k.lower().split())) for k in keywords if k.strip()})
+    return re.compile(r"\b(?:" + "|".join(terms) + r")s?\b", re.IGNORECASE)
+
+
+def pair_item(
+    source: PairsSource, row: dict[str, Any], year: int, keywords: re.Pattern[str] | None
+) -> RawItem | None:
+    """The record of one row for partition `year` (None when it belongs to another year)."""
+    when = parse_datetime(row.get(source.date_column)) if source.date_column else None
+    if item_year(when, source.default_year) != year:
+        return None
+    url, text = row.get(source.url_column), row.get(source.text_column)
+    url = url.strip() if isinstance(url, str) and url.strip() else None
+    text = str(text) if text is not None else None
+    native = row.get(source.id_column) if source.id_column else None
+    native_id = str(native) if native not in (None, "") else canonical_url(url) if url else stable_hash(row)
+    used = {source.url_column, source.text_column, source.id_column, source.date_column}
+    latlon = next((ll for a, b in _LATLON if (ll := valid_latlon(row.get(a), row.get(b)))), None)
+    item = RawItem(
+        native_id=native_id,
+        year=year,
+        url=url,
+        text=text,
+        captured_at=when,
+        lat=latlon[0] if latlon else None,
+        lon=latlon[1] if latlon else None,
+        extra={k: v for k, v in row.items() if k not in used and v is not None},
+    )
+    if keywords is not None and not keywords.search(text or ""):
+        item.status, item.error = "prefiltered", "no RS keyword in the text"
+    elif url is None:
+        item.status, item.error = "invalid_url", f"empty {source.url_column!r}"
+    return item
+
+
+def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterator[RawItem]:
+    """Every row of `year`: prefilter decisions at once, downloads concurrently; duplicates once."""
+    keywords = keyword_pattern(source.keywords or DEFAULT_KEYWORDS) if source.keyword_prefilter else None
+
+    def items() -> Iterator[RawItem]:
+        seen: set[str] = set()
+        for row in read_rows(source.path):
+            item = pair_item(source, row, year, keywords)
+            if item is not None and item.native_id not in seen:
+                seen.add(item.native_id)
+                yield item
+
+    with Fetcher(source) as fetcher, HttpState(lake, name, year) as state:
+        yield from fetcher.map(lambda i: attach_image(fetcher, state, i) if i.status == "ok" else i, items())

@@ -1,0 +1,214 @@
+"""The lake: one API over a local folder and `s3://bucket/prefix` (DESIGN 5).
+
+Keys are `/`-separated paths under the root. Writes are atomic: temp file + rename locally, a single
+PUT on S3, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+IMAGE_EXTS = ("jpg", "png", "tif", "webp", "gif", "bmp")
+
+
+class Backend(Protocol):
+    def read(self, key: str) -> bytes: ...
+    def write(self, key: str, data: bytes) -> None: ...
+    def exists(self, key: str) -> bool: ...
+    def list(self, prefix: str) -> Iterator[str]: ...
+    def delete(self, key: str) -> None: ...
+    def uri(self, key: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    root: Path
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                yield path.relative_to(self.root).as_posix()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+
+@dataclass(frozen=True)
+class S3Backend:
+    bucket: str
+    prefix: str
+    client: Any  # a boto3 S3 client (from dagster-aws S3Resource or boto3 directly)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+
+    def write(self, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+
+    def list(self, prefix: str) -> Iterator[str]:
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for obj in page.get("Contents", []):
+                yield obj["Key"][strip:]
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._key(key)}"
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client through dagster-aws, honouring `AWS_ENDPOINT_URL` (MinIO, moto)."""
+    from dagster_aws.s3 import S3Resource
+
+    return S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None).get_client()
+
+
+def table_key(asset: str, source: str | None = None, year: int | str | None = None) -> str:
+    """`tables/<asset>/source=<s>/year=<y>/part-0.parquet`, or `tables/<asset>/part-0.parquet` if global."""
+    if source is None:
+        return f"tables/{asset}/part-0.parquet"
+    return f"tables/{asset}/source={source}/year={year}/part-0.parquet"
+
+
+def image_key(image_id: str, ext: str) -> str:
+    return f"images/{image_id[:2]}/{image_id}.{ext}"
+
+
+def thumb_key(image_id: str) -> str:
+    return f"thumbs/{image_id[:2]}/{image_id}.jpg"
+
+
+class Lake:
+    """Parquet tables, content-addressed images and thumbnails under one root."""
+
+    def __init__(self, root: str, client: Any | None = None) -> None:
+        self.root = root.rstrip("/")
+        if self.root.startswith("s3://"):
+            bucket, _, prefix = self.root[5:].partition("/")
+            self.backend: Backend = S3Backend(bucket, prefix.strip("/"), client or s3_client())
+        else:
+            self.backend = LocalBackend(Path(self.root).expanduser().resolve())
+
+    @property
+    def is_s3(self) -> bool:
+        return isinstance(self.backend, S3Backend)
+
+    def uri(self, key: str) -> str:
+        return self.backend.uri(key)
+
+    # -- tables -------------------------------------------------------------------------------
+    def write_table(self, key: str, table: pa.Table, metadata: Mapping[str, str]) -> int:
+        """Write one Parquet file atomically with key-value metadata; returns its size in bytes."""
+        merged = dict(table.schema.metadata or {})
+        merged.update({k.encode(): str(v).encode() for k, v in metadata.items()})
+        buf = io.BytesIO()
+        pq.write_table(table.replace_schema_metadata(merged), buf, compression="zstd")
+        data = buf.getvalue()
+        self.backend.write(key, data)
+        return len(data)
+
+    def read_table(self, key: str) -> pa.Table:
+        return pq.read_table(io.BytesIO(self.backend.read(key)))
+
+    def has(self, key: str) -> bool:
+        return self.backend.exists(key)
+
+    def table_keys(self, asset: str) -> list[str]:
+        """Every partition file of an asset, sorted (so readers are order-independent)."""
+        return sorted(k for k in self.backend.list(f"tables/{asset}/") if k.endswith(".parquet"))
+
+    def read_all(self, asset: str, columns: list[str] | None = None) -> pa.Table | None:
+        """All partitions of an asset concatenated, or None when nothing was written yet."""
+        tables = [
+            pq.read_table(io.BytesIO(self.backend.read(k)), columns=columns) for k in self.table_keys(asset)
+        ]
+        if not tables:
+            return None
+        return pa.concat_tables(tables, promote_options="permissive")
+
+    # -- images -------------------------------------------------------------------------------
+    def put_image(self, image_id: str, ext: str, content: bytes) -> bool:
+        """Store original bytes once; returns False when the content address already existed."""
+        key = image_key(image_id, ext)
+        if self.backend.exists(key):
+            return False
+        self.backend.write(key, content)
+        return True
+
+    def get_image(self, image_id: str, ext: str) -> bytes:
+        return self.backend.read(image_key(image_id, ext))
+
+    def put_thumb(self, image_id: str, jpeg: bytes) -> None:
+        self.backend.write(thumb_key(image_id), jpeg)
+
+    def get_thumb(self, image_id: str) -> bytes:
+        return self.backend.read(thumb_key(image_id))
+
+    def has_thumb(self, image_id: str) -> bool:
+        return self.backend.exists(thumb_key(image_id))
+
+    # -- blobs (caches, state, exports) --------------------------------------------------------
+    def read_bytes(self, key: str) -> bytes:
+        return self.backend.read(key)
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        self.backend.write(key, data)
+
+    def list(self, prefix: str) -> list[str]:
+        return list(self.backend.list(prefix))
+
+    def delete(self, key: str) -> None:
+        self.backend.delete(key)

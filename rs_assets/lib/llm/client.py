@@ -1,0 +1,102 @@
+"""The OpenAI-compatible backend (OpenAI, vLLM, Ollama, LM Studio): AsyncOpenAI with the SDK's own retries
+off (max_retries=0), so backoff, Retry-After and rate-limit headers are handled by the Runner, testably.
+
+`OPENAI_API_KEY` / `OPENAI_BASE_URL` are read by the SDK itself; the key never enters our objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import openai
+
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.llm.request import Completion, ImageRef, LLMRequest, PermanentError, TransientError
+from rs_assets.lib.llm.settings import LLMSettings
+
+RETRYABLE_STATUS = (408, 409, 429)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from `retry-after-ms`, `retry-after` (seconds or an HTTP date); None when absent."""
+    if headers.get("retry-after-ms"):
+        try:
+            return float(headers["retry-after-ms"]) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(when.timestamp() - time.time(), 0.0) if when else None
+
+
+def completion_from_body(body: Mapping[str, Any]) -> Completion:
+    """A chat.completion JSON body (live answer or Batch API output line) as a Completion."""
+    choice = (body.get("choices") or [{}])[0]
+    message = choice.get("message") or {}
+    usage = body.get("usage") or {}
+    return Completion(
+        content=message.get("content"), refusal=message.get("refusal"),
+        finish_reason=choice.get("finish_reason"), model=body.get("model") or "",
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+    )
+
+
+def rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith("x-ratelimit-")}
+
+
+async def image_url(lake: Lake, image: ImageRef) -> str:
+    """Base64 data URL of lake bytes, built only when a request is really sent (never for cache hits)."""
+    try:
+        content = await asyncio.to_thread(lake.read_bytes, image.key)
+    except (OSError, KeyError) as exc:
+        raise PermanentError(f"image {image.key} unreadable: {type(exc).__name__}") from exc
+    return image.data_url(content)
+
+
+def client_from_env(settings: LLMSettings) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(max_retries=0, timeout=settings.timeout_s)
+
+
+class OpenAIBackend:
+    batch = False
+    paced = True
+
+    def __init__(self, client: openai.AsyncOpenAI, lake: Lake, redact: Callable[[str], str]) -> None:
+        self.client = client
+        self.lake = lake
+        self.redact = redact
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    async def complete(self, request: LLMRequest) -> Completion:
+        url = await image_url(self.lake, request.image) if request.image else None
+        try:
+            raw = await self.client.chat.completions.with_raw_response.create(**request.body(url))
+            body = raw.parse().model_dump()
+        except openai.APITimeoutError as exc:
+            raise TransientError("timeout") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientError(f"connection error: {self.redact(str(exc))}") from exc
+        except openai.APIStatusError as exc:
+            message = self.redact(f"HTTP {exc.status_code}: {exc.message}")[:500]
+            if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
+                raise TransientError(message, retry_after(exc.response.headers)) from exc
+            raise PermanentError(message) from exc
+        except openai.APIResponseValidationError as exc:
+            raise PermanentError(f"unreadable response: {self.redact(exc.message)[:300]}") from exc
+        completion = completion_from_body(body)
+        completion.headers = rate_headers(raw.headers)
+        return completion

@@ -1,0 +1,193 @@
+"""One request from fingerprint to Outcome: response store, budget, rate limits, retries, validation.
+
+Every backend (OpenAI, offline templates, Batch API) sits behind the same `Backend.complete`, so the
+exactly-once, budget and validation rules are written once and hold for all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from rs_assets.lib.llm.budget import Budget
+from rs_assets.lib.llm.cache import ResponseStore
+from rs_assets.lib.llm.cost import cost_usd
+from rs_assets.lib.llm.ratelimit import RateLimiter
+from rs_assets.lib.llm.request import Completion, LLMRequest, Outcome, PermanentError, TransientError
+from rs_assets.lib.llm.settings import LLMSettings, Price
+
+Parser = Callable[[str], Any]
+
+
+class Backend(Protocol):
+    """Answers a request or raises TransientError / PermanentError (or Deferred for batches)."""
+
+    batch: bool  # priced at the Batch API discount
+    paced: bool  # subject to the rate limiter (remote, synchronous calls)
+
+    async def complete(self, request: LLMRequest) -> Completion: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Batcher(Backend, Protocol):
+    """A backend that collects requests (raising Deferred) until `flush` runs them as a batch."""
+
+    async def flush(self) -> int: ...
+
+
+class Deferred(Exception):
+    """The answer will come from a Batch API job; the request was collected for submission."""
+
+
+def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Server hint when given, else exponential; full jitter spreads synchronized retries apart."""
+    if retry_after is not None:
+        return retry_after + random.uniform(0, base)
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def judge(completion: Completion, parse: Parser) -> tuple[str, Any, str | None]:
+    """(status, parsed value, error) of an answer: refusals and truncation are failures, never captions."""
+    if completion.refusal:
+        return "refused", None, completion.refusal
+    if completion.finish_reason == "length":
+        return "truncated", None, "finish_reason=length"
+    if completion.finish_reason == "content_filter":
+        return "filtered", None, "finish_reason=content_filter"
+    try:
+        return "ok", parse(completion.content or ""), None
+    except (ValueError, TypeError, KeyError) as exc:  # pydantic.ValidationError is a ValueError
+        return "invalid", None, f"{type(exc).__name__}: {str(exc)[:500]}"
+
+
+class Runner:
+    def __init__(self, backend: Backend, store: ResponseStore, settings: LLMSettings, *,
+                 offline: Backend | None = None, batch_backend: Batcher | None = None,
+                 log: logging.Logger | None = None,
+                 redact: Callable[[str], str] = lambda s: s) -> None:
+        self.backend = backend
+        self.batch_backend = batch_backend  # Batch API, for requests run with batch=True
+        self.offline = offline  # answers stand-ins during a dry run
+        self.store = store
+        self.settings = settings
+        self.budget = Budget(settings.budget_usd)
+        self.limiter = RateLimiter(settings.rpm, settings.tpm)
+        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.log = log or logging.getLogger(__name__)
+        self.redact = redact
+        self.stats: Counter[str] = Counter()
+        self.spent: dict[str, float] = {"cost_usd": 0.0, "est_cost_usd": 0.0}
+        self.unpriced: set[str] = set()
+
+    def _price(self, model: str) -> Price | None:
+        price = self.settings.prices.get(model)
+        if price is None and model not in self.unpriced:
+            self.unpriced.add(model)
+            self.log.warning("no price for model %s: its calls count as $0 (set RS_ASSETS_LLM_PRICES)", model)
+        return price
+
+    async def run(self, request: LLMRequest, parse: Parser, *, batch: bool = False) -> Outcome:
+        """Stored answer, or (within budget) a fresh one; never raises for a failed call."""
+        backend = self.batch_backend if batch and self.batch_backend is not None else self.backend
+        fp = request.fingerprint
+        stored = await self.store.get(fp)
+        if stored is not None:
+            self.stats["cache_hits"] += 1
+            status, value, error = judge(stored, parse)
+            return Outcome(request, status, value, stored, error)
+        if self.settings.dry_run:
+            return await self._estimate(request, parse, batch=backend.batch)
+        reserve = cost_usd(self._price(request.model), request.admission_tokens(), 0, request.max_tokens,
+                           batch=backend.batch)
+        if not self.budget.reserve(fp, reserve):
+            self.stats["budget_refused"] += 1
+            return Outcome(request, "budget_exhausted", error="budget exhausted before this request")
+        try:
+            completion = await self._send(request, backend)
+        except Deferred:
+            self.stats["batch_deferred"] += 1
+            return Outcome(request, "pending", error="submitted to the Batch API")
+        except (TransientError, PermanentError) as exc:
+            self.budget.settle(fp, 0.0)
+            self.stats["failed_requests"] += 1
+            error = self.redact(str(exc))
+            self.log.warning("LLM request %s (%s) failed: %s", fp[:12], request.prompt_id, error)
+            return Outcome(request, "failed", error=error)
+        completion.cost_usd = cost_usd(self._price(request.model), completion.prompt_tokens,
+                                       completion.cached_tokens, completion.completion_tokens,
+                                       batch=backend.batch)
+        self.budget.settle(fp, completion.cost_usd)
+        self._account(completion)
+        status, value, error = judge(completion, parse)
+        if status == "ok":
+            await self.store.put(request, completion)
+        else:
+            self.log.info("LLM answer %s (%s) not usable: %s", fp[:12], request.prompt_id, status)
+        return Outcome(request, status, value, completion, error and self.redact(error))
+
+    async def _send(self, request: LLMRequest, backend: Backend) -> Completion:
+        """Retries transient errors with backoff honouring Retry-After; the limiter paces every attempt."""
+        s = self.settings
+        for attempt in range(s.max_retries + 1):
+            if backend.paced:
+                await self.limiter.acquire(request.admission_tokens())
+            try:
+                async with self.slots:
+                    self.stats["attempts"] += 1
+                    completion = await backend.complete(request)
+            except TransientError as exc:
+                if attempt == s.max_retries:
+                    raise
+                self.stats["retries"] += 1
+                if exc.retry_after is not None:
+                    self.limiter.pause(exc.retry_after)
+                delay = backoff_delay(attempt, s.backoff_base_s, s.backoff_max_s, exc.retry_after)
+                await asyncio.sleep(delay)
+                continue
+            self.limiter.observe(completion.headers)
+            return completion
+        raise AssertionError("unreachable")
+
+    async def _estimate(self, request: LLMRequest, parse: Parser, *, batch: bool) -> Outcome:
+        """Dry run: price what would be sent; an offline stand-in answer lets later stages be estimated."""
+        prompt, completion_tokens = request.prompt_tokens_estimate(), request.expected_completion_tokens
+        est = Completion(None, None, "dry_run", request.model, prompt, 0, completion_tokens,
+                         cost_usd(self._price(request.model), prompt, 0, completion_tokens, batch=batch))
+        self.stats["est_calls"] += 1
+        self.stats["est_prompt_tokens"] += prompt
+        self.stats["est_completion_tokens"] += completion_tokens
+        self.spent["est_cost_usd"] += est.cost_usd
+        value = None
+        if self.offline is not None:
+            _, value, _ = judge(await self.offline.complete(request), parse)
+        return Outcome(request, "dry_run", value, est)
+
+    def _account(self, completion: Completion) -> None:
+        self.stats["calls"] += 1
+        self.stats["prompt_tokens"] += completion.prompt_tokens
+        self.stats["cached_tokens"] += completion.cached_tokens
+        self.stats["completion_tokens"] += completion.completion_tokens
+        self.spent["cost_usd"] += completion.cost_usd
+
+    async def aclose(self) -> None:
+        """Close HTTP connections inside the event loop that opened them."""
+        for backend in (self.backend, self.batch_backend, self.offline):
+            if backend is not None:
+                await backend.aclose()
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("calls", "attempts", "retries", "cache_hits", "failed_requests", "budget_refused",
+                "prompt_tokens", "cached_tokens", "completion_tokens", "batch_deferred",
+                "est_calls", "est_prompt_tokens", "est_completion_tokens")
+        out: dict[str, Any] = {k: int(self.stats.get(k, 0)) for k in keys}
+        out["cost_usd"] = self.spent["cost_usd"]
+        out["est_cost_usd"] = self.spent["est_cost_usd"]
+        if self.settings.budget_usd is not None:
+            out["budget_usd"] = self.settings.budget_usd
+        out["budget_exhausted"] = self.budget.exhausted
+        return out

@@ -1,0 +1,40 @@
+"""Environment configuration (DESIGN section 4), resolved at call time so tests can override it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def home() -> Path:
+    """Local state folder: catalog, caches. `RS_ASSETS_HOME`, default `<repo>/data`."""
+    return Path(os.environ.get("RS_ASSETS_HOME") or REPO_ROOT / "data").resolve()
+
+
+def lake_root() -> str:
+    """Lake root: a folder or `s3://bucket/prefix`. `RS_ASSETS_LAKE`, default `$RS_ASSETS_HOME/lake`."""
+    return os.environ.get("RS_ASSETS_LAKE") or str(home() / "lake")
+
+
+def sources_path() -> Path:
+    """Sources YAML. `RS_ASSETS_SOURCES`, default the bundled demo config."""
+    return Path(os.environ.get("RS_ASSETS_SOURCES") or PACKAGE_ROOT / "sources.yaml")
+
+
+def llm_backend() -> str:
+    """`local` (offline, deterministic) unless `RS_ASSETS_LLM=openai` is set explicitly."""
+    value = (os.environ.get("RS_ASSETS_LLM") or "local").strip().lower()
+    if value not in ("local", "openai"):
+        raise ValueError(f"RS_ASSETS_LLM must be 'local' or 'openai', got {value!r}")
+    return value
+
+
+def catalog_path() -> Path:
+    return home() / "catalog.duckdb"
+
+
+def sql_root() -> Path:
+    return REPO_ROOT / "sql"

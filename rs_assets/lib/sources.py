@@ -1,0 +1,182 @@
+"""Sources YAML: load and validate at definition load (DESIGN 4).
+
+Errors name the source and the field, e.g. `sources.yaml: source 'ucm': field 'path': Field required`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+CAPTION_STRATEGIES = ("meta", "gaia", "mpgi")
+INSTRUCTION_TASKS = ("brief_caption", "scene_classification", "object_count", "grounding")
+
+
+class SourcesConfigError(ValueError):
+    """A sources file that cannot be used; the message names the file, source and field."""
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    captions: list[Literal["meta", "gaia", "mpgi"]] = ["meta", "gaia"]
+    instructions: list[Literal["brief_caption", "scene_classification", "object_count", "grounding"]] = list(
+        INSTRUCTION_TASKS
+    )
+    default_year: int | None = None
+    allow_private_network: bool = False
+    priority: int = Field(100, description="lower wins when choosing a cluster's canonical image")
+    min_side: int = Field(64, ge=1, description="shorter side in px below which an image is too_small")
+    max_aspect: float = Field(4.0, ge=1.0, description="long/short side ratio above which bad_aspect")
+    min_words: int = Field(3, ge=0, description="text filter: more than 2 words (DataComp basic)")
+    min_chars: int = Field(6, ge=0, description="text filter: more than 5 characters")
+    rs_filter: bool | None = Field(None, description="apply not_remote_sensing; default True for pairs")
+
+
+class SyntheticSource(_Base):
+    kind: Literal["synthetic"]
+    years: list[int] = Field(min_length=1)
+    per_year: int = Field(ge=1, le=100_000)
+    seed: int = 0
+
+
+class _HttpSource(_Base):
+    """Politeness and safety knobs of the kinds that download over HTTP (see connectors/http.py)."""
+
+    requests_per_second: float = Field(1.0, gt=0, description="per host, every request counted")
+    max_concurrency: int = Field(4, ge=1, description="in-flight requests per host")
+    workers: int = Field(8, ge=1, description="in-flight requests across all hosts (threads)")
+    timeout_s: float = Field(20.0, gt=0, description="per request, from connect to the last byte")
+    retries: int = Field(3, ge=0, description="extra attempts on timeouts, resets, 429, 5xx")
+    max_bytes: int = Field(30_000_000, ge=1, description="per response; bigger answers are too_large")
+    max_redirects: int = Field(5, ge=0, description="each hop passes the SSRF guard and robots.txt")
+    user_agent: str = "rs_assets/0.1 (+https://github.com/rs-assets; dataset research crawler)"
+    respect_noai: bool = Field(
+        True, description="X-Robots-Tag / meta robots `noai` or `noimageai` -> robots_disallowed"
+    )
+
+
+class WebSource(_HttpSource):
+    kind: Literal["web"]
+    feed_url: str | None = None
+    sitemap_url: str | None = None
+    start_urls: list[str] = []
+    link_pattern: str | None = Field(None, description="regex an article URL on a start page must match")
+    max_items: int = Field(500, ge=1, description="articles discovered per run (before year filtering)")
+    max_pages: int = Field(20, ge=1, description="listing pages / sitemaps followed (pagination)")
+
+
+class PairsSource(_HttpSource):
+    kind: Literal["pairs"]
+    path: str = Field(description="Parquet/CSV/JSONL file or glob, local or s3://")
+    url_column: str = "url"
+    text_column: str = "caption"
+    id_column: str | None = Field(None, description="native id; default the canonical URL")
+    date_column: str | None = Field(None, validate_default=True)
+    keyword_prefilter: bool = True
+    keywords: list[str] | None = Field(None, description="default connectors.pairs.DEFAULT_KEYWORDS")
+    requests_per_second: float = Field(50.0, gt=0)
+    max_concurrency: int = Field(16, ge=1)
+    workers: int = Field(32, ge=1)
+    retries: int = Field(2, ge=0)
+
+    @field_validator("date_column")
+    @classmethod
+    def _year_known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("default_year", 0) is None:
+            raise ValueError("set date_column or default_year (a record's year is never the fetch date)")
+        return value
+
+
+class LabeledSource(_Base):
+    kind: Literal["labeled"]
+    path: str = Field(
+        description="folder of class subfolders (local or s3://); index paths are relative to it"
+    )
+    index: str | None = Field(
+        None,
+        validate_default=True,
+        description="CSV/Parquet with path, labels[, lat, lon, date, gsd_m, sensor, "
+        "boxes]; relative to `path` unless absolute",
+    )
+    sensor: str | None = None
+    gsd_m: float | None = None
+    max_bytes: int = Field(200_000_000, ge=1, description="bigger files are too_large, never read")
+
+    @field_validator("index")
+    @classmethod
+    def _year_known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("default_year", 0) is None:
+            raise ValueError("set default_year or an index with a date column")
+        return value
+
+
+SourceConfig = Annotated[
+    SyntheticSource | WebSource | PairsSource | LabeledSource, Field(discriminator="kind")
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(SourceConfig)
+
+
+def _explain(file: str, name: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"]]
+        if loc and loc[0] in ("synthetic", "web", "pairs", "labeled"):
+            loc = loc[1:]  # drop the discriminator tag pydantic prefixes
+        field = ".".join(loc) or "kind"
+        parts.append(f"{file}: source {name!r}: field {field!r}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_sources(data: Any, file: str = "sources.yaml") -> dict[str, Any]:
+    """Validate a parsed YAML document; returns {name: source config} sorted by name."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), dict) or not data["sources"]:
+        raise SourcesConfigError(f"{file}: expected a mapping 'sources:' with at least one source")
+    out: dict[str, Any] = {}
+    for name, body in data["sources"].items():
+        if not isinstance(name, str) or not SOURCE_NAME.match(name):
+            raise SourcesConfigError(
+                f"{file}: source {name!r}: field 'name': must match {SOURCE_NAME.pattern}"
+            )
+        if not isinstance(body, dict):
+            raise SourcesConfigError(f"{file}: source {name!r}: expected a mapping of fields")
+        try:
+            out[name] = _ADAPTER.validate_python(body)
+        except ValidationError as exc:
+            raise SourcesConfigError(_explain(file, name, exc)) from None
+        src = out[name]
+        if src.kind == "web" and not (src.feed_url or src.sitemap_url or src.start_urls):
+            raise SourcesConfigError(
+                f"{file}: source {name!r}: field 'feed_url': "
+                "one of feed_url, sitemap_url, start_urls is required"
+            )
+    return dict(sorted(out.items()))
+
+
+def load_sources(path: Path) -> dict[str, Any]:
+    """Read and validate a sources YAML file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourcesConfigError(f"{path}: sources file not found (RS_ASSETS_SOURCES)") from None
+    except yaml.YAMLError as exc:
+        raise SourcesConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_sources(data, file=str(path))
+
+
+def applies_rs_filter(source: Any) -> bool:
+    """Whether `not_remote_sensing` drops apply: the source's `rs_filter`, default only for pairs."""
+    return source.rs_filter if source.rs_filter is not None else source.kind == "pairs"

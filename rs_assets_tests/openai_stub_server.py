@@ -1,0 +1,234 @@
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and the bench (a double of an external API).
+
+Implements POST /v1/chat/completions (plain and `json_schema` answers built deterministically from the
+request), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
+fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON and `length`
+truncation; every request is recorded so tests can count calls and look for leaked secrets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Fault:
+    """What to do to the next chat completion instead of (or before) answering it."""
+
+    status: int | None = None  # answer this HTTP status (429, 500...)
+    retry_after: float | None = None  # seconds, sent as Retry-After
+    sleep: float = 0.0  # delay before answering (a timeout when above the client's)
+    refusal: str | None = None
+    malformed: bool = False  # structured answer that is not JSON
+    finish_reason: str | None = None  # e.g. "length" or "content_filter"
+
+
+def _text_of(messages: list[dict[str, Any]]) -> tuple[str, int]:
+    text, images = [], 0
+    for message in messages:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [{"type": "text", "text": content or ""}]
+        for part in parts:
+            if part.get("type") == "image_url":
+                images += 1
+            else:
+                text.append(part.get("text") or "")
+    return "\n".join(text), images
+
+
+def from_schema(schema: dict[str, Any], seed: str, name: str = "", index: int = 0) -> Any:
+    """A value valid under `schema` (objects, arrays with min/maxItems, enums, `^prefix` patterns)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: from_schema(v, seed, k) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        count = schema.get("minItems", 1)
+        return [from_schema(schema["items"], seed, name, i) for i in range(count)]
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        return 1
+    prefix = re.sub(r"\\(.)", r"\1", schema.get("pattern", "^")[1:])
+    return f"{prefix} stub {name} {index} for request {seed}.".strip()
+
+
+def answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The deterministic chat.completion for a request body (also used for batch lines)."""
+    text, images = _text_of(body.get("messages", []))
+    seed = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:10]
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        content = json.dumps(from_schema(fmt["json_schema"]["schema"], seed))
+    else:
+        content = f"Stub description {seed}: {text.splitlines()[-1][:80] if text else ''}"
+    return {
+        "id": f"chatcmpl-{seed}", "object": "chat.completion", "created": 0, "model": body.get("model"),
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": content, "refusal": None}}],
+        "usage": {"prompt_tokens": len(text) // 4 + 85 * images, "completion_tokens": len(content) // 4,
+                  "total_tokens": len(text) // 4 + 85 * images + len(content) // 4,
+                  "prompt_tokens_details": {"cached_tokens": 0}},
+    }
+
+
+@dataclass
+class StubState:
+    latency: float = 0.0
+    batch_polls: int = 0  # GETs a batch answers `in_progress` before `completed`
+    faults: deque[Fault] = field(default_factory=deque)
+    requests: list[Recorded] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    polls: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: StubServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _record(self) -> bytes:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        with self.server.state.lock:
+            self.server.state.requests.append(Recorded(self.command, self.path, dict(self.headers), body))
+        return body
+
+    def do_GET(self) -> None:
+        self._record()
+        state = self.server.state
+        if m := re.fullmatch(r"/v1/files/([\w-]+)/content", self.path):
+            return self._send(200, state.files[m.group(1)])
+        if m := re.fullmatch(r"/v1/batches/([\w-]+)", self.path):
+            with state.lock:
+                state.polls[m.group(1)] = state.polls.get(m.group(1), 0) + 1
+                batch = state.batches[m.group(1)]
+                if state.polls[m.group(1)] > state.batch_polls:
+                    batch.update(status="completed", output_file_id=batch["_output"], completed_at=1)
+            return self._send(200, {k: v for k, v in batch.items() if not k.startswith("_")})
+        self._send(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        body = self._record()
+        if self.path == "/v1/chat/completions":
+            return self._chat(json.loads(body))
+        if self.path == "/v1/files":
+            return self._upload(body)
+        if self.path == "/v1/batches":
+            return self._batch(json.loads(body))
+        self._send(404, {"error": {"message": "not found"}})
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        state = self.server.state
+        with state.lock:
+            fault = state.faults.popleft() if state.faults else Fault()
+        time.sleep(state.latency + fault.sleep)
+        if fault.status is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            return self._send(fault.status, {"error": {"message": f"stub fault {fault.status}",
+                                                        "type": "stub"}}, headers)
+        result = answer(body)
+        message = result["choices"][0]["message"]
+        if fault.refusal:
+            message.update(content=None, refusal=fault.refusal)
+        if fault.malformed:
+            message["content"] = '{"captions": ["unterminated'
+        if fault.finish_reason:
+            result["choices"][0]["finish_reason"] = fault.finish_reason
+        self._send(200, result, {"x-ratelimit-remaining-requests": "9999",
+                                 "x-ratelimit-remaining-tokens": "9999999",
+                                 "x-ratelimit-reset-requests": "1ms", "x-ratelimit-reset-tokens": "1ms"})
+
+    def _upload(self, body: bytes) -> None:
+        head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
+        parts = {p.get_param("name", header="content-disposition"): p
+                 for p in BytesParser(policy=HTTP).parsebytes(head + body).iter_parts()}
+        content = parts["file"].get_payload(decode=True)
+        state = self.server.state
+        with state.lock:
+            file_id = f"file-{len(state.files) + 1}"
+            state.files[file_id] = content
+        self._send(200, {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
+                         "filename": parts["file"].get_filename() or "upload.jsonl",
+                         "purpose": parts["purpose"].get_payload(decode=True).decode(),
+                         "status": "processed"})
+
+    def _batch(self, body: dict[str, Any]) -> None:
+        state = self.server.state
+        lines = [json.loads(x) for x in state.files[body["input_file_id"]].decode().splitlines() if x.strip()]
+        output = "\n".join(json.dumps({"id": f"req-{i}", "custom_id": line["custom_id"], "error": None,
+                                       "response": {"status_code": 200, "request_id": f"r{i}",
+                                                    "body": answer(line["body"])}})
+                           for i, line in enumerate(lines)).encode()
+        with state.lock:
+            out_id, batch_id = f"file-{len(state.files) + 1}", f"batch-{len(state.batches) + 1}"
+            state.files[out_id] = output
+            state.batches[batch_id] = {
+                "id": batch_id, "object": "batch", "endpoint": body["endpoint"], "status": "in_progress",
+                "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
+                "created_at": 0, "output_file_id": None, "error_file_id": None, "_output": out_id,
+                "request_counts": {"total": len(lines), "completed": len(lines), "failed": 0},
+                "metadata": body.get("metadata"),
+            }
+        self._send(200, {k: v for k, v in state.batches[batch_id].items() if not k.startswith("_")})
+
+
+class StubServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.state = StubState(latency=latency)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def start(self) -> StubServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def add_faults(self, *faults: Fault) -> None:
+        with self.state.lock:
+            self.state.faults.extend(faults)
+
+    def calls(self, path: str = "/v1/chat/completions") -> list[Recorded]:
+        with self.state.lock:
+            return [r for r in self.state.requests if r.path == path]

@@ -1,0 +1,44 @@
+"""Run the real jobs in-process against a real (temporary) Dagster instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dagster as dg
+
+
+def run_partitions(instance: dg.DagsterInstance, keys: Iterable[str], publish: bool = True) -> list:
+    """partition_job for each key, then publish_job; returns the results (all asserted successful)."""
+    from rs_assets.definitions import defs
+
+    loaded = defs()
+    results = []
+    for key in keys:
+        result = loaded.resolve_job_def("partition_job").execute_in_process(
+            partition_key=key, instance=instance
+        )
+        assert result.success, key
+        results.append(result)
+    if publish:
+        result = loaded.resolve_job_def("publish_job").execute_in_process(instance=instance)
+        assert result.success
+        results.append(result)
+    return results
+
+
+def failed_checks(results: list) -> list[str]:
+    """Every check evaluation that did not pass, named asset:check."""
+    return [
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for r in results
+        for e in r.get_asset_check_evaluations()
+        if not e.passed
+    ]
+
+
+def evaluated_checks(results: list) -> set[str]:
+    return {
+        f"{e.asset_key.to_user_string()}:{e.check_name}"
+        for r in results
+        for e in r.get_asset_check_evaluations()
+    }

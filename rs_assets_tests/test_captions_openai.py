@@ -1,0 +1,183 @@
+"""Captions on the OpenAI backend against a real OpenAI-compatible HTTP server on loopback (the stub)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rs_assets.lib.captions import caption_partition
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.llm.batch import chunk_lines
+from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
+from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets_tests.openai_stub_server import Fault, StubServer
+from rs_assets_tests.test_captions_local import caption_records
+
+KEY = "sk-test-SECRET-0123456789abcdef"
+STRATEGIES = ["meta", "gaia", "mpgi"]
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
+    server = StubServer().start()
+    monkeypatch.setenv("RS_ASSETS_LLM", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake(str(tmp_path / "lake"))
+
+
+def settings(**changes: Any) -> LLMSettings:
+    fast = {"backoff_base_s": 0.01, "backoff_max_s": 0.05, "timeout_s": 5.0, "max_retries": 3, **changes}
+    return replace(LLMSettings.from_env(), **fast)
+
+
+def pairs(table: Any) -> set[tuple[str, str]]:
+    return set(zip(table["image_id"].to_pylist(), table["strategy"].to_pylist(), strict=True))
+
+
+def test_round_trip_exactly_once_and_no_key_leak(stub: StubServer, lake: Lake,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    records = caption_records(lake, 3, text_chars=1200)
+    result = caption_partition(records, STRATEGIES, lake, settings(), log=logging.getLogger("captions"))
+    rows = result.table.to_pylist()
+    assert {r["status"] for r in rows} == {"ok"}
+    assert pairs(result.table) == {(r["image_id"], s) for r in records
+                                   for s in ["meta", "gaia", "mpgi", "mpgi_perspective"]}
+    assert len(stub.calls()) == result.stats["calls"] == 3 * 7
+    model_rows = [r for r in rows if r["strategy"] != "meta"]
+    assert {r["model"] for r in model_rows} == {"gpt-4o", "gpt-4o-mini"}
+    assert sum(r["prompt_tokens"] for r in rows) == result.stats["prompt_tokens"] > 0
+    assert sum(r["completion_tokens"] for r in rows) == result.stats["completion_tokens"] > 0
+    assert sum(r["cost_usd"] for r in rows) == pytest.approx(result.stats["cost_usd"])
+    assert result.stats["cost_usd"] > 0
+    assert {r["detail"] for r in model_rows if r["strategy"] != "mpgi"} == {"low"}
+    sent = json.loads(stub.calls()[-1].body)
+    assert sent["model"] and sent["max_tokens"] > 0
+
+    again = caption_partition(records, STRATEGIES, lake, settings())
+    assert len(stub.calls()) == 21 and again.stats["calls"] == 0
+    assert again.table.equals(result.table)
+
+    for req in stub.state.requests:  # the key travels in the Authorization header only
+        assert KEY not in req.body.decode()
+        assert [k.lower() for k, v in req.headers.items() if KEY in v] == ["authorization"]
+    assert KEY not in caplog.text
+    assert KEY not in json.dumps(result.stats) and KEY not in json.dumps(rows, default=str)
+    assert all(KEY not in p.read_text() for p in Path(lake.root).rglob("*.json"))
+
+
+def test_faults_end_as_rows_and_are_retried_next_run(stub: StubServer, lake: Lake,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    records = caption_records(lake, 1)  # short text: gaia = 1 vision call
+    stub.add_faults(Fault(status=429, retry_after=0.05), Fault(status=503), Fault(sleep=1.0))
+    ok = caption_partition(records, ["gaia"], lake, settings(timeout_s=0.5))
+    assert set(ok.table["status"].to_pylist()) == {"ok"}
+    assert ok.stats["retries"] == 3 and ok.stats["calls"] == 1
+
+    for fault, status in [(Fault(refusal="I can't help with that."), "refused"),
+                          (Fault(malformed=True), "invalid"), (Fault(finish_reason="length"), "truncated"),
+                          (Fault(finish_reason="content_filter"), "filtered")]:
+        other = caption_records(Lake(str(Path(lake.root) / status)), 1)
+        stub.add_faults(fault)
+        bad = caption_partition(other, ["gaia"], Lake(str(Path(lake.root) / status)), settings())
+        assert bad.table.num_rows == 1 and bad.table["status"][0].as_py() == status
+        assert bad.table["text"][0].as_py() is None and bad.table["error"][0].as_py()
+
+    stub.add_faults(*[Fault(status=500)] * 4)  # more than max_retries: a recorded failure row
+    failed_lake = Lake(str(Path(lake.root) / "failed"))
+    recs = caption_records(failed_lake, 1)
+    failed = caption_partition(recs, ["gaia"], failed_lake, settings())
+    assert failed.table["status"].to_pylist() == ["failed"] and "HTTP 500" in failed.table["error"][0].as_py()
+    before = len(stub.calls())
+    healed = caption_partition(recs, ["gaia"], failed_lake, settings())
+    assert set(healed.table["status"].to_pylist()) == {"ok"} and len(stub.calls()) == before + 1
+    assert KEY not in caplog.text
+
+
+def test_mpgi_perspective_failure_blocks_only_its_finals(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 1)
+    stub.add_faults(Fault(refusal="no"))
+    rows = caption_partition(records, ["mpgi"], lake, settings(concurrency=1)).table.to_pylist()
+    perspectives = [r for r in rows if r["strategy"] == "mpgi_perspective"]
+    assert sorted(r["status"] for r in perspectives) == ["ok", "ok", "ok", "refused"]
+    finals = [r for r in rows if r["strategy"] == "mpgi"]
+    assert len(finals) == 1 and finals[0]["status"] == "refused" and "perspective" in finals[0]["error"]
+
+
+def test_budget_stops_cleanly_and_resumes(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 4)
+    capped = caption_partition(records, ["meta", "gaia"], lake, settings(budget_usd=0.03, concurrency=2))
+    statuses = capped.table["status"].to_pylist()
+    assert "budget_exhausted" in statuses and "ok" in statuses
+    assert capped.stats["budget_exhausted"] is True and capped.stats["cost_usd"] <= 0.03
+    assert pairs(capped.table) == {(r["image_id"], s) for r in records for s in ("meta", "gaia")}
+    sent = len(stub.calls())
+    assert sent == capped.stats["calls"] < 4
+    done = caption_partition(records, ["meta", "gaia"], lake, settings())
+    assert set(done.table["status"].to_pylist()) == {"ok"}
+    assert len(stub.calls()) == 4  # only what the budget held back
+
+
+def test_dry_run_sends_nothing(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 2, text_chars=1200)
+    result = caption_partition(records, STRATEGIES, lake, settings(dry_run=True))
+    assert stub.state.requests == [] and result.stats["est_calls"] == 2 * 7
+    assert result.stats["est_cost_usd"] > 0 and result.stats["cost_usd"] == 0
+
+
+def test_rate_limit_headers_tighten_the_buckets() -> None:
+    assert parse_duration("6m0s") == 360 and parse_duration("20ms") == pytest.approx(0.02)
+    assert parse_duration("1h2m3.5s") == pytest.approx(3723.5) and parse_duration(None) is None
+    limiter = RateLimiter(rpm=600, tpm=100_000)
+    limiter.observe({"x-ratelimit-remaining-requests": "3", "x-ratelimit-remaining-tokens": "500",
+                     "x-ratelimit-reset-tokens": "2s"})
+    assert limiter.requests.level <= 3.1 and limiter.tokens.level <= 600
+    assert limiter.tokens.wait_for(1500) > 0.5
+
+
+def test_batch_mode_round_trip_and_resume(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 2, text_chars=1200)
+    stub.state.batch_polls = 1
+    batched = settings(batch=frozenset({"gaia", "mpgi"}), batch_poll_s=0.01)
+    result = caption_partition(records, STRATEGIES, lake, batched)
+    assert set(result.table["status"].to_pylist()) == {"ok"}
+    assert stub.calls() == []  # no synchronous chat calls at all
+    assert len(stub.calls("/v1/batches")) == 2  # (summaries + perspectives), then (vision + integrate)
+    assert result.stats["batch_deferred"] == 2 * 7
+    assert sum(r["cost_usd"] for r in result.table.to_pylist()) == pytest.approx(result.stats["cost_usd"])
+    assert caption_partition(records, STRATEGIES, lake, batched).stats["batch_deferred"] == 0
+
+    # A restart after submission resumes the stored batch id instead of paying again.
+    other = Lake(str(Path(lake.root) / "resume"))
+    recs = caption_records(other, 1)
+    stub.state.batch_polls = 10**6  # never finishes within this run
+    stalled = caption_partition(recs, ["gaia"], other, replace(batched, batch_max_wait_s=0.05))
+    assert set(stalled.table["status"].to_pylist()) == {"pending"}
+    assert len(other.list("llm_batches/")) == 1
+    created = len(stub.calls("/v1/batches"))
+    stub.state.batch_polls = 0
+    resumed = caption_partition(recs, ["gaia"], other, batched)
+    assert set(resumed.table["status"].to_pylist()) == {"ok"}
+    assert len(stub.calls("/v1/batches")) == created  # polled the old batch, created none
+
+
+def test_batch_files_respect_request_and_byte_limits() -> None:
+    lines = [(f"id{i}", b"x" * 40) for i in range(10)]
+    assert [len(c) for c in chunk_lines(lines, max_requests=4, max_bytes=10**6)] == [4, 4, 2]
+    assert [len(c) for c in chunk_lines(lines, max_requests=100, max_bytes=100)] == [2, 2, 2, 2, 2]
+    assert [fp for c in chunk_lines(lines, 3, 10**6) for fp, _ in c] == [fp for fp, _ in lines]

@@ -1,0 +1,126 @@
+"""`kind: labeled`: class folders and index files, with hostile files that must become rows, not crashes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from rs_assets.lib.connectors import fetch_items
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.sources import parse_sources
+from rs_assets_tests.loopback_site import image_bytes
+
+
+def _source(path: Path | str, **over: Any) -> Any:
+    body = {
+        "kind": "labeled",
+        "path": str(path),
+        "default_year": 2010,
+        "sensor": "USGS orthoimagery",
+        "gsd_m": 0.3,
+        "max_bytes": 4000,
+        **over,
+    }
+    return parse_sources({"sources": {"ucm": body}})["ucm"]
+
+
+def _fetch(source: Any, tmp_path: Path, year: int = 2010) -> dict[str, Any]:
+    items = list(fetch_items("ucm", source, year, Lake(str(tmp_path / "lake"))))
+    assert len(items) == len({i.native_id for i in items})
+    return {i.native_id: i for i in items}
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    root, outside = tmp_path / "UCMerced", tmp_path / "secret"
+    (root / "harbor").mkdir(parents=True)
+    (root / "forest").mkdir()
+    outside.mkdir()
+    (outside / "key.jpg").write_bytes(image_bytes(seed=9))
+    (root / "harbor" / "harbor00.tif").write_bytes(image_bytes("TIFF", (16, 16), seed=1))
+    (root / "forest" / "forest00.jpg").write_bytes(image_bytes(seed=2))
+    (root / "forest" / "notes.txt").write_text("not an image")
+    (root / "forest" / "empty.jpg").write_bytes(b"")
+    (root / "forest" / "huge.png").write_bytes(image_bytes("PNG", seed=3) + b"\0" * 5000)
+    (root / "forest" / ".DS_Store").write_bytes(b"\0\0")
+    (root / "forest" / "escape.jpg").symlink_to(outside / "key.jpg")
+    (root / "forest" / "inside.jpg").symlink_to(root / "harbor" / "harbor00.tif")
+    (root / "forest" / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (root / "linked_dir").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(root / "forest" / "pipe.jpg")
+    locked = root / "forest" / "locked.jpg"
+    locked.write_bytes(image_bytes(seed=4))
+    locked.chmod(0)
+    return root
+
+
+def test_class_folders_with_hostile_files(hostile: Path, tmp_path: Path) -> None:
+    got = _fetch(_source(hostile), tmp_path)
+    expected = {
+        "harbor/harbor00.tif": "ok",
+        "forest/forest00.jpg": "ok",
+        "forest/notes.txt": "bad_content_type",
+        "forest/empty.jpg": "bad_content_type",
+        "forest/huge.png": "too_large",
+        "forest/escape.jpg": "outside_root",
+        "forest/inside.jpg": "ok",
+        "forest/dangling.jpg": "not_found",
+        "linked_dir": "outside_root",
+        "forest/pipe.jpg": "not_found",
+        "forest/locked.jpg": "ok" if os.geteuid() == 0 else "not_found",  # root reads mode-000 files
+    }
+    assert {k: v.status for k, v in got.items()} == expected
+    harbor = got["harbor/harbor00.tif"]
+    assert (
+        harbor.labels == ["harbor"]
+        and harbor.year == 2010
+        and harbor.content == image_bytes("TIFF", (16, 16), seed=1)
+    )
+    assert (
+        harbor.sensor == "USGS orthoimagery" and harbor.gsd_m == 0.3 and harbor.url == "harbor/harbor00.tif"
+    )
+    assert got["forest/escape.jpg"].content is None and "outside" in got["forest/escape.jpg"].error
+    assert got["forest/huge.png"].content is None and "max_bytes" in got["forest/huge.png"].error
+    assert _fetch(_source(hostile), tmp_path, year=2011) == {}
+
+
+def test_index_with_multilabels_dates_boxes(hostile: Path, tmp_path: Path) -> None:
+    (hostile / "index.csv").write_text(
+        "path,labels,date,lat,lon,gsd_m,boxes,tile\n"
+        'harbor/harbor00.tif,"harbor;water",2012-05-01,36.1,-5.3,,'
+        '"[{""cls"": ""ship"", ""bbox"": [1, 2, 30, 40]}]",7\n'
+        'forest/forest00.jpg,"[""forest"", ""road""]",,,,10,not json,8\n'
+        "../secret/key.jpg,x,,,,,,9\n"
+        "forest/absent.jpg,x,,,,,,10\n"
+    )
+    got = _fetch(_source(hostile, index="index.csv"), tmp_path)
+    assert {k: v.status for k, v in got.items()} == {
+        "forest/forest00.jpg": "ok",
+        "../secret/key.jpg": "outside_root",
+        "forest/absent.jpg": "not_found",
+    }
+    forest = got["forest/forest00.jpg"]
+    assert forest.labels == ["forest", "road"] and forest.gsd_m == 10 and forest.objects == []
+    assert forest.extra["tile"] == 8 and "boxes_error" in forest.extra
+    harbor = _fetch(_source(hostile, index="index.csv"), tmp_path, year=2012)["harbor/harbor00.tif"]
+    assert harbor.labels == ["harbor", "water"] and (harbor.lat, harbor.lon) == (36.1, -5.3)
+    assert harbor.objects == [{"cls": "ship", "bbox": [1.0, 2.0, 30.0, 40.0]}] and harbor.gsd_m == 0.3
+
+
+def test_s3_class_folders(s3_env: str, tmp_path: Path) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="aid-set")
+    s3.put_object(Bucket="aid-set", Key="AID/airport/a1.jpg", Body=image_bytes(seed=1))
+    s3.put_object(Bucket="aid-set", Key="AID/beach/b1.txt", Body=b"hello")
+    s3.put_object(Bucket="aid-set", Key="AID/beach/big.png", Body=image_bytes("PNG", seed=2) + b"\0" * 5000)
+    got = _fetch(_source("s3://aid-set/AID"), tmp_path)
+    assert {k: (v.status, v.labels) for k, v in got.items()} == {
+        "airport/a1.jpg": ("ok", ["airport"]),
+        "beach/b1.txt": ("bad_content_type", ["beach"]),
+        "beach/big.png": ("too_large", ["beach"]),
+    }
+    assert got["airport/a1.jpg"].content == image_bytes(seed=1)
