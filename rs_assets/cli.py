@@ -37,17 +37,18 @@ def run_demo() -> int:
         print("DAGSTER_HOME is not set; `make demo` sets it to <repo>/.dagster_home", file=sys.stderr)
         return 2
     defs = load_defs()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the UI keeps every event
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
         for key in demo_partitions():
             result = defs.resolve_job_def("partition_job").execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False
+                partition_key=key, instance=instance, raise_on_error=False, run_config=quiet
             )
             print(f"partition {key}: {'ok' if result.success else 'FAILED'}")
             if not result.success:
                 return 1
         result = defs.resolve_job_def("publish_job").execute_in_process(
-            instance=instance, raise_on_error=False
+            instance=instance, raise_on_error=False, run_config=quiet
         )
         print(f"release + warehouse: {'ok' if result.success else 'FAILED'}")
         if not result.success:
@@ -78,15 +79,49 @@ def run_sql(path: str) -> int:
     return 0
 
 
+def run_estimate(key: str) -> int:
+    """Dry run of the captions stage for one partition on the OpenAI backend: tokens and $, no calls."""
+    from dataclasses import replace
+
+    from rs_assets.defs.common import SOURCES
+    from rs_assets.lib.captions import caption_partition
+    from rs_assets.lib.lake import Lake, table_key
+    from rs_assets.lib.llm.settings import LLMSettings
+    from rs_assets.lib.partitions import parse_key
+    from rs_assets.lib.selection import representative_rows
+
+    source, year = parse_key(key)
+    lake = Lake(settings.lake_root())
+    needed = [table_key("raw_scrape", source, year), table_key("image_clusters")]
+    if not all(lake.has(k) for k in needed):
+        print(f"materialise raw_scrape, filtered_pool and image_clusters for {key} first", file=sys.stderr)
+        return 2
+    records = representative_rows(lake.read_table(needed[0]), lake.read_table(needed[1]), canonical_only=True)
+    os.environ.setdefault("RS_ASSETS_LLM", "openai")  # estimate what the paid backend would cost
+    llm = replace(LLMSettings.from_env(), dry_run=True)
+    result = caption_partition(records.to_pylist(), list(SOURCES[source].captions), lake, llm)
+    print(
+        f"{key}: {records.num_rows} canonical images, strategies {list(SOURCES[source].captions)}, "
+        f"models {llm.vision_model} / {llm.text_model}"
+    )
+    for name, value in sorted(result.stats.items()):
+        print(f"  {name:24s} {value}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rs-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="materialise the demo partitions, release and warehouse")
     sql = sub.add_parser("sql", help="run a SQL file (or a query string) against catalog.duckdb")
     sql.add_argument("query")
+    estimate = sub.add_parser("estimate", help="dry-run the captions of a partition: expected tokens and $")
+    estimate.add_argument("partition", help="'<source>|<year>', e.g. 'demo_synthetic|2020'")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return run_demo()
+    if args.command == "estimate":
+        return run_estimate(args.partition)
     return run_sql(args.query)
 
 

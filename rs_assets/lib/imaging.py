@@ -175,13 +175,17 @@ def _finish(rgb: Image.Image, zero_fraction: float | None, orientation: int, thu
     rgb.thumbnail((thumb_size, thumb_size), Image.Resampling.BICUBIC)
     if orientation in _ORIENT:
         rgb = rgb.transpose(_ORIENT[orientation])
-    if zero_fraction is None:
-        zero_fraction = float((np.asarray(rgb).max(axis=2) == 0).mean())
     gray = rgb.convert("L")
+    hist = np.asarray(gray.histogram(), dtype=np.float64)  # C-side counts: std and zeros without arrays
+    levels = np.arange(256)
+    mean = (hist @ levels) / hist.sum()
+    pixel_std = float(np.sqrt(max(0.0, (hist @ (levels - mean) ** 2) / hist.sum())))
+    if zero_fraction is None:  # 8-bit sources: grey level 0 (all bands ~0) in the thumbnail
+        zero_fraction = float(hist[0] / hist.sum())
     buf = io.BytesIO()
     rgb.save(buf, "JPEG", quality=THUMB_QUALITY)
     return ImageAssessment(thumb=buf.getvalue(), phash=phash(gray), zero_fraction=zero_fraction,
-                           pixel_std=float(np.asarray(gray, dtype=np.float32).std()), **header)
+                           pixel_std=pixel_std, **header)
 
 
 def _bomb(width: int, height: int, max_pixels: int, **header: object) -> ImageAssessment | None:
