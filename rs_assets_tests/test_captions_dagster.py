@@ -17,8 +17,12 @@ KEY = "sk-test-DAGSTER-SECRET-42"
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch):
     server = StubServer().start()
-    for name, value in {"RS_ASSETS_LLM": "openai", "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": KEY,
-                        "RS_ASSETS_LLM_BACKOFF_S": "0.01"}.items():
+    for name, value in {
+        "RS_ASSETS_LLM": "openai",
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": KEY,
+        "RS_ASSETS_LLM_BACKOFF_S": "0.01",
+    }.items():
         monkeypatch.setenv(name, value)
     try:
         yield server
@@ -34,7 +38,9 @@ def test_openai_backend_through_dagster(stub: StubServer, rs_home) -> None:
     stub.add_faults(Fault(refusal="I can't help with that."))
     with dg.instance_for_test() as instance:
         first = run_partitions(instance, ["tiny_synthetic|2020"], publish=False)
-        quality = [e for r in first for e in r.get_asset_check_evaluations() if e.check_name == "caption_quality"]
+        quality = [
+            e for r in first for e in r.get_asset_check_evaluations() if e.check_name == "caption_quality"
+        ]
         assert quality[0].metadata["refused"].value == 1  # the refusal is a recorded row, not a crash
         assert [c for c in failed_checks(first) if c != "captions:caption_quality"] == []
         calls = len(stub.calls())
