@@ -82,12 +82,24 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
     else:
         content = f"Stub description {seed}: {text.splitlines()[-1][:80] if text else ''}"
     return {
-        "id": f"chatcmpl-{seed}", "object": "chat.completion", "created": 0, "model": body.get("model"),
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": content, "refusal": None}}],
-        "usage": {"prompt_tokens": len(text) // 4 + 85 * images, "completion_tokens": len(content) // 4,
-                  "total_tokens": len(text) // 4 + 85 * images + len(content) // 4,
-                  "prompt_tokens_details": {"cached_tokens": 0}},
+        "id": f"chatcmpl-{seed}",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model"),
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": content, "refusal": None},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": len(text) // 4 + 85 * images,
+            "completion_tokens": len(content) // 4,
+            "total_tokens": len(text) // 4 + 85 * images + len(content) // 4,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     }
 
 
@@ -157,8 +169,9 @@ class Handler(BaseHTTPRequestHandler):
         time.sleep(state.latency + fault.sleep)
         if fault.status is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            return self._send(fault.status, {"error": {"message": f"stub fault {fault.status}",
-                                                        "type": "stub"}}, headers)
+            return self._send(
+                fault.status, {"error": {"message": f"stub fault {fault.status}", "type": "stub"}}, headers
+            )
         result = answer(body)
         message = result["choices"][0]["message"]
         if fault.refusal:
@@ -167,38 +180,69 @@ class Handler(BaseHTTPRequestHandler):
             message["content"] = '{"captions": ["unterminated'
         if fault.finish_reason:
             result["choices"][0]["finish_reason"] = fault.finish_reason
-        self._send(200, result, {"x-ratelimit-remaining-requests": "9999",
-                                 "x-ratelimit-remaining-tokens": "9999999",
-                                 "x-ratelimit-reset-requests": "1ms", "x-ratelimit-reset-tokens": "1ms"})
+        self._send(
+            200,
+            result,
+            {
+                "x-ratelimit-remaining-requests": "9999",
+                "x-ratelimit-remaining-tokens": "9999999",
+                "x-ratelimit-reset-requests": "1ms",
+                "x-ratelimit-reset-tokens": "1ms",
+            },
+        )
 
     def _upload(self, body: bytes) -> None:
         head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
-        parts = {p.get_param("name", header="content-disposition"): p
-                 for p in BytesParser(policy=HTTP).parsebytes(head + body).iter_parts()}
+        parts = {
+            p.get_param("name", header="content-disposition"): p
+            for p in BytesParser(policy=HTTP).parsebytes(head + body).iter_parts()
+        }
         content = parts["file"].get_payload(decode=True)
         state = self.server.state
         with state.lock:
             file_id = f"file-{len(state.files) + 1}"
             state.files[file_id] = content
-        self._send(200, {"id": file_id, "object": "file", "bytes": len(content), "created_at": 0,
-                         "filename": parts["file"].get_filename() or "upload.jsonl",
-                         "purpose": parts["purpose"].get_payload(decode=True).decode(),
-                         "status": "processed"})
+        self._send(
+            200,
+            {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(content),
+                "created_at": 0,
+                "filename": parts["file"].get_filename() or "upload.jsonl",
+                "purpose": parts["purpose"].get_payload(decode=True).decode(),
+                "status": "processed",
+            },
+        )
 
     def _batch(self, body: dict[str, Any]) -> None:
         state = self.server.state
         lines = [json.loads(x) for x in state.files[body["input_file_id"]].decode().splitlines() if x.strip()]
-        output = "\n".join(json.dumps({"id": f"req-{i}", "custom_id": line["custom_id"], "error": None,
-                                       "response": {"status_code": 200, "request_id": f"r{i}",
-                                                    "body": answer(line["body"])}})
-                           for i, line in enumerate(lines)).encode()
+        output = "\n".join(
+            json.dumps(
+                {
+                    "id": f"req-{i}",
+                    "custom_id": line["custom_id"],
+                    "error": None,
+                    "response": {"status_code": 200, "request_id": f"r{i}", "body": answer(line["body"])},
+                }
+            )
+            for i, line in enumerate(lines)
+        ).encode()
         with state.lock:
             out_id, batch_id = f"file-{len(state.files) + 1}", f"batch-{len(state.batches) + 1}"
             state.files[out_id] = output
             state.batches[batch_id] = {
-                "id": batch_id, "object": "batch", "endpoint": body["endpoint"], "status": "in_progress",
-                "input_file_id": body["input_file_id"], "completion_window": body["completion_window"],
-                "created_at": 0, "output_file_id": None, "error_file_id": None, "_output": out_id,
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": body["endpoint"],
+                "status": "in_progress",
+                "input_file_id": body["input_file_id"],
+                "completion_window": body["completion_window"],
+                "created_at": 0,
+                "output_file_id": None,
+                "error_file_id": None,
+                "_output": out_id,
                 "request_counts": {"total": len(lines), "completed": len(lines), "failed": 0},
                 "metadata": body.get("metadata"),
             }

@@ -35,18 +35,33 @@ def caption_records(lake: Lake, n: int = 3, *, text_chars: int = 0, size: int = 
         lake.put_image(iid, "jpg", data)
         lake.put_thumb(iid, data)
         lat, lon, _ = PLACES[i % len(PLACES)]
-        records.append({
-            "record_id": f"rec-{i}", "image_id": iid, "image_ext": "jpg", "source": "demo", "year": 2020,
-            "title": f"Farmland scene {i}", "text": ("Fields and a river seen from orbit. " * 40)[:text_chars]
-            or f"Short note {i}.", "alt_text": "satellite image", "credits": "ESA",
-            "captured_at": datetime(2020, 1 + i % 12, 5, tzinfo=UTC), "lat": lat, "lon": lon + i * 0.01,
-            "sensor": "Sentinel-2 MSI", "gsd_m": 10.0, "cloud_cover": 0.05 * i,
-            "labels": ["farmland", "river"],
-            "objects": [{"cls": "building", "x1": 5.0, "y1": 5.0, "x2": 15.0, "y2": 15.0},
-                        {"cls": "ship", "x1": 140.0, "y1": 90.0, "x2": 160.0, "y2": 110.0 + i}],
-            "landcover": [{"cls": "cropland", "share": 0.6 - 0.01 * i}, {"cls": "water", "share": 0.2}],
-            "width": size, "height": size * 2 // 3,
-        })
+        records.append(
+            {
+                "record_id": f"rec-{i}",
+                "image_id": iid,
+                "image_ext": "jpg",
+                "source": "demo",
+                "year": 2020,
+                "title": f"Farmland scene {i}",
+                "text": ("Fields and a river seen from orbit. " * 40)[:text_chars] or f"Short note {i}.",
+                "alt_text": "satellite image",
+                "credits": "ESA",
+                "captured_at": datetime(2020, 1 + i % 12, 5, tzinfo=UTC),
+                "lat": lat,
+                "lon": lon + i * 0.01,
+                "sensor": "Sentinel-2 MSI",
+                "gsd_m": 10.0,
+                "cloud_cover": 0.05 * i,
+                "labels": ["farmland", "river"],
+                "objects": [
+                    {"cls": "building", "x1": 5.0, "y1": 5.0, "x2": 15.0, "y2": 15.0},
+                    {"cls": "ship", "x1": 140.0, "y1": 90.0, "x2": 160.0, "y2": 110.0 + i},
+                ],
+                "landcover": [{"cls": "cropland", "share": 0.6 - 0.01 * i}, {"cls": "water", "share": 0.2}],
+                "width": size,
+                "height": size * 2 // 3,
+            }
+        )
     return records
 
 
@@ -68,8 +83,9 @@ def test_every_strategy_offline_is_ok_and_complete(lake: Lake) -> None:
     assert {r["status"] for r in rows} == {"ok"}
     for rec in records:
         mine = [r for r in rows if r["image_id"] == rec["image_id"]]
-        by = {s: [r for r in mine if r["strategy"] == s]
-              for s in ("meta", "gaia", "mpgi", "mpgi_perspective")}
+        by = {
+            s: [r for r in mine if r["strategy"] == s] for s in ("meta", "gaia", "mpgi", "mpgi_perspective")
+        }
         assert len(by["meta"]) >= 3 and len(by["gaia"]) == 5
         assert len(by["mpgi_perspective"]) == 4 and len(by["mpgi"]) == 4
         assert all(r["text"].startswith("The image showcases:") for r in by["gaia"])
@@ -107,12 +123,14 @@ def test_meta_captions_name_the_country_and_season(lake: Lake) -> None:
 
 
 def test_failure_rows_for_unusable_answers_and_quality_check() -> None:
-    table = pa.Table.from_pylist([
-        {"image_id": "a", "strategy": "gaia", "text": "x", "status": "ok"},
-        {"image_id": "a", "strategy": "meta", "text": "X ", "status": "ok"},
-        {"image_id": "b", "strategy": "gaia", "text": None, "status": "refused"},
-        {"image_id": "b", "strategy": "meta", "text": " ", "status": "ok"},
-    ])
+    table = pa.Table.from_pylist(
+        [
+            {"image_id": "a", "strategy": "gaia", "text": "x", "status": "ok"},
+            {"image_id": "a", "strategy": "meta", "text": "X ", "status": "ok"},
+            {"image_id": "b", "strategy": "gaia", "text": None, "status": "refused"},
+            {"image_id": "b", "strategy": "meta", "text": " ", "status": "ok"},
+        ]
+    )
     problems = caption_check_problems(table)
     assert problems["duplicate_captions"] == 1 and problems["empty_texts"] == 1
     assert problems["refusal_rate"] == 0.5 and problems["passed"] is False

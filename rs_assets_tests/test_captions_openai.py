@@ -49,15 +49,17 @@ def pairs(table: Any) -> set[tuple[str, str]]:
     return set(zip(table["image_id"].to_pylist(), table["strategy"].to_pylist(), strict=True))
 
 
-def test_round_trip_exactly_once_and_no_key_leak(stub: StubServer, lake: Lake,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_round_trip_exactly_once_and_no_key_leak(
+    stub: StubServer, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     records = caption_records(lake, 3, text_chars=1200)
     result = caption_partition(records, STRATEGIES, lake, settings(), log=logging.getLogger("captions"))
     rows = result.table.to_pylist()
     assert {r["status"] for r in rows} == {"ok"}
-    assert pairs(result.table) == {(r["image_id"], s) for r in records
-                                   for s in ["meta", "gaia", "mpgi", "mpgi_perspective"]}
+    assert pairs(result.table) == {
+        (r["image_id"], s) for r in records for s in ["meta", "gaia", "mpgi", "mpgi_perspective"]
+    }
     assert len(stub.calls()) == result.stats["calls"] == 3 * 7
     model_rows = [r for r in rows if r["strategy"] != "meta"]
     assert {r["model"] for r in model_rows} == {"gpt-4o", "gpt-4o-mini"}
@@ -81,17 +83,21 @@ def test_round_trip_exactly_once_and_no_key_leak(stub: StubServer, lake: Lake,
     assert all(KEY not in p.read_text() for p in Path(lake.root).rglob("*.json"))
 
 
-def test_faults_end_as_rows_and_are_retried_next_run(stub: StubServer, lake: Lake,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_faults_end_as_rows_and_are_retried_next_run(
+    stub: StubServer, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
     records = caption_records(lake, 1)  # short text: gaia = 1 vision call
     stub.add_faults(Fault(status=429, retry_after=0.05), Fault(status=503), Fault(sleep=1.0))
     ok = caption_partition(records, ["gaia"], lake, settings(timeout_s=0.5))
     assert set(ok.table["status"].to_pylist()) == {"ok"}
     assert ok.stats["retries"] == 3 and ok.stats["calls"] == 1
 
-    for fault, status in [(Fault(refusal="I can't help with that."), "refused"),
-                          (Fault(malformed=True), "invalid"), (Fault(finish_reason="length"), "truncated"),
-                          (Fault(finish_reason="content_filter"), "filtered")]:
+    for fault, status in [
+        (Fault(refusal="I can't help with that."), "refused"),
+        (Fault(malformed=True), "invalid"),
+        (Fault(finish_reason="length"), "truncated"),
+        (Fault(finish_reason="content_filter"), "filtered"),
+    ]:
         other = caption_records(Lake(str(Path(lake.root) / status)), 1)
         stub.add_faults(fault)
         bad = caption_partition(other, ["gaia"], Lake(str(Path(lake.root) / status)), settings())
@@ -144,8 +150,13 @@ def test_rate_limit_headers_tighten_the_buckets() -> None:
     assert parse_duration("6m0s") == 360 and parse_duration("20ms") == pytest.approx(0.02)
     assert parse_duration("1h2m3.5s") == pytest.approx(3723.5) and parse_duration(None) is None
     limiter = RateLimiter(rpm=600, tpm=100_000)
-    limiter.observe({"x-ratelimit-remaining-requests": "3", "x-ratelimit-remaining-tokens": "500",
-                     "x-ratelimit-reset-tokens": "2s"})
+    limiter.observe(
+        {
+            "x-ratelimit-remaining-requests": "3",
+            "x-ratelimit-remaining-tokens": "500",
+            "x-ratelimit-reset-tokens": "2s",
+        }
+    )
     assert limiter.requests.level <= 3.1 and limiter.tokens.level <= 600
     assert limiter.tokens.wait_for(1500) > 0.5
 

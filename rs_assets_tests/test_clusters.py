@@ -51,20 +51,41 @@ def test_components() -> None:
 
 def pool_rows(hashes: list[int | None], **cols: list) -> pa.Table:
     n = len(hashes)
-    data = {"record_id": [f"r{k:03d}" for k in range(n)], "image_id": [f"img{k:03d}" for k in range(n)],
-            "source": ["s"] * n, "year": [2020] * n, "phash": hashes, "width": [100] * n,
-            "height": [100] * n, "priority": [100] * n}
+    data = {
+        "record_id": [f"r{k:03d}" for k in range(n)],
+        "image_id": [f"img{k:03d}" for k in range(n)],
+        "source": ["s"] * n,
+        "year": [2020] * n,
+        "phash": hashes,
+        "width": [100] * n,
+        "height": [100] * n,
+        "priority": [100] * n,
+    }
     data.update(cols)
-    return pa.table(data, schema=pa.schema([("record_id", pa.string()), ("image_id", pa.string()),
-                                            ("source", pa.string()), ("year", pa.int32()),
-                                            ("phash", pa.uint64()), ("width", pa.int32()),
-                                            ("height", pa.int32()), ("priority", pa.int64())]))
+    return pa.table(
+        data,
+        schema=pa.schema(
+            [
+                ("record_id", pa.string()),
+                ("image_id", pa.string()),
+                ("source", pa.string()),
+                ("year", pa.int32()),
+                ("phash", pa.uint64()),
+                ("width", pa.int32()),
+                ("height", pa.int32()),
+                ("priority", pa.int64()),
+            ]
+        ),
+    )
 
 
 def test_clusters_contract_and_rules() -> None:
     h = 0xF0F0_F0F0_0000_FFFF
-    rows = pool_rows([h, h ^ 0b111, h ^ 0b111 ^ (0b11 << 40), 0x1234_5678_9ABC_DEF0, None, h ^ (2**64 - 1)],
-                     width=[100, 400, 100, 100, 100, 100], height=[100, 300, 100, 100, 100, 100])
+    rows = pool_rows(
+        [h, h ^ 0b111, h ^ 0b111 ^ (0b11 << 40), 0x1234_5678_9ABC_DEF0, None, h ^ (2**64 - 1)],
+        width=[100, 400, 100, 100, 100, 100],
+        height=[100, 300, 100, 100, 100, 100],
+    )
     out = cluster_images(rows, threshold=8)
     assert schema_problems("image_clusters", out.schema) == []
     assert out.num_rows == 6
@@ -84,8 +105,13 @@ def test_canonical_tie_breaks_on_priority_then_id() -> None:
 
 
 def test_same_bytes_in_several_records_is_one_image() -> None:
-    rows = pool_rows([7, 7, 7], image_id=["same", "same", "other"], priority=[50, 10, 10],
-                     source=["b", "a", "a"], record_id=["x2", "x9", "x1"])
+    rows = pool_rows(
+        [7, 7, 7],
+        image_id=["same", "same", "other"],
+        priority=[50, 10, 10],
+        source=["b", "a", "a"],
+        record_id=["x2", "x9", "x1"],
+    )
     out = cluster_images(rows).to_pylist()
     assert len(out) == 2
     same = next(r for r in out if r["image_id"] == "same")
@@ -97,10 +123,15 @@ def test_result_independent_of_row_order() -> None:
     hashes = planted(3000, 800, 8, seed=3)
     rng = np.random.default_rng(0)
     n = hashes.size
-    rows = pool_rows([int(x) for x in hashes], width=rng.integers(50, 500, n).tolist(),
-                     height=rng.integers(50, 500, n).tolist(), priority=rng.integers(0, 3, n).tolist())
-    rows = pa.concat_tables([rows, rows.slice(0, 200).set_column(0, "record_id", pa.array(
-        [f"dup{k}" for k in range(200)]))])  # repeated images under other records
+    rows = pool_rows(
+        [int(x) for x in hashes],
+        width=rng.integers(50, 500, n).tolist(),
+        height=rng.integers(50, 500, n).tolist(),
+        priority=rng.integers(0, 3, n).tolist(),
+    )
+    rows = pa.concat_tables(
+        [rows, rows.slice(0, 200).set_column(0, "record_id", pa.array([f"dup{k}" for k in range(200)]))]
+    )  # repeated images under other records
     expected = cluster_images(rows)
     assert expected.num_rows == n and expected["cluster_size"].to_numpy().max() > 1
     for seed in range(3):

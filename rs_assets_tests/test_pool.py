@@ -18,12 +18,20 @@ from rs_assets.lib.records import DROP_REASONS, image_id
 from rs_assets.lib.sources import parse_sources
 from rs_assets.lib.tables import SCHEMAS, schema_problems
 
-SOURCES = parse_sources({"sources": {
-    "lab": {"kind": "labeled", "path": "/x", "default_year": 2010},
-    "pairs": {"kind": "pairs", "path": "/x.parquet", "default_year": 2020},
-    "web": {"kind": "web", "feed_url": "https://example.org/feed", "rs_filter": False,
-            "default_year": 2020},
-}})
+SOURCES = parse_sources(
+    {
+        "sources": {
+            "lab": {"kind": "labeled", "path": "/x", "default_year": 2010},
+            "pairs": {"kind": "pairs", "path": "/x.parquet", "default_year": 2020},
+            "web": {
+                "kind": "web",
+                "feed_url": "https://example.org/feed",
+                "rs_filter": False,
+                "default_year": 2020,
+            },
+        }
+    }
+)
 
 
 def scene(w: int = 640, h: int = 480, seed: int = 0) -> Image.Image:
@@ -50,9 +58,19 @@ def tiff(arr: np.ndarray, planar: bool = False, deflate: bool = False) -> bytes:
         offsets.append(pos)
         pos += len(p)
     extra: list[bytes] = []
-    tags = [(256, 4, [w]), (257, 4, [h]), (258, 3, [16] * k), (259, 3, [8 if deflate else 1]),
-            (262, 3, [2 if k >= 3 else 1]), (273, 4, offsets), (277, 3, [k]), (278, 4, [h]),
-            (279, 4, [len(p) for p in planes]), (284, 3, [2 if planar else 1]), (339, 3, [1] * k)]
+    tags = [
+        (256, 4, [w]),
+        (257, 4, [h]),
+        (258, 3, [16] * k),
+        (259, 3, [8 if deflate else 1]),
+        (262, 3, [2 if k >= 3 else 1]),
+        (273, 4, offsets),
+        (277, 3, [k]),
+        (278, 4, [h]),
+        (279, 4, [len(p) for p in planes]),
+        (284, 3, [2 if planar else 1]),
+        (339, 3, [1] * k),
+    ]
     ifd_at = pos
     data_at = ifd_at + 2 + 12 * len(tags) + 4
     entries = []
@@ -70,6 +88,7 @@ def tiff(arr: np.ndarray, planar: bool = False, deflate: bool = False) -> bytes:
 
 def bomb_png(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height: a few dozen bytes, no pixel data behind it."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -85,13 +104,16 @@ def bits(a: int, b: int) -> int:
 REFERENCE = assess_image(encode(scene(), "PNG"))
 
 
-@pytest.mark.parametrize("name,content", [
-    ("jpeg", encode(scene(), "JPEG", quality=92)),
-    ("cmyk_jpeg", encode(scene().convert("CMYK"), "JPEG", quality=92)),
-    ("webp", encode(scene(), "WEBP", quality=90)),
-    ("rgb_tiff", encode(scene(), "TIFF")),
-    ("deflate_tiff", encode(scene(), "TIFF", compression="tiff_deflate")),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("jpeg", encode(scene(), "JPEG", quality=92)),
+        ("cmyk_jpeg", encode(scene().convert("CMYK"), "JPEG", quality=92)),
+        ("webp", encode(scene(), "WEBP", quality=90)),
+        ("rgb_tiff", encode(scene(), "TIFF")),
+        ("deflate_tiff", encode(scene(), "TIFF", compression="tiff_deflate")),
+    ],
+)
 def test_formats_decode_to_the_same_scene(name: str, content: bytes) -> None:
     a = assess_image(content)
     assert a.error is None, a.detail
@@ -208,18 +230,30 @@ def raw_partition() -> tuple[pa.Table, dict[str, bytes]]:
     items: list[tuple[str, bytes | None, str]] = []
     for i in range(12):
         items.append(("ok", encode(scene(320, 240, i), "JPEG"), "jpg"))
-    items += [("ok", encode(scene(), "JPEG")[:500], "jpg"), ("ok", bomb_png(50_000, 50_000), "png"),
-              ("ok", encode(scene(30, 30), "PNG"), "png"), ("timeout", None, "jpg"),
-              ("prefiltered", None, "jpg")]
+    items += [
+        ("ok", encode(scene(), "JPEG")[:500], "jpg"),
+        ("ok", bomb_png(50_000, 50_000), "png"),
+        ("ok", encode(scene(30, 30), "PNG"), "png"),
+        ("timeout", None, "jpg"),
+        ("prefiltered", None, "jpg"),
+    ]
     items.append(items[0])  # same bytes in a second record: decoded once, both rows decided
     rows = []
     for n, (status, content, ext) in enumerate(items):
         iid = image_id(content) if content else None
         if content:
             store[iid] = content
-        rows.append({"record_id": f"rec{n:03d}", "source": "pairs", "year": 2020, "image_id": iid,
-                     "image_ext": ext if content else None, "status": status,
-                     "text": "aerial orthophoto of farmland" if n % 5 else "a birthday cake"})
+        rows.append(
+            {
+                "record_id": f"rec{n:03d}",
+                "source": "pairs",
+                "year": 2020,
+                "image_id": iid,
+                "image_ext": ext if content else None,
+                "status": status,
+                "text": "aerial orthophoto of farmland" if n % 5 else "a birthday cake",
+            }
+        )
     schema = pa.schema([SCHEMAS["raw_scrape"].field(c) for c in rows[0]])
     return pa.Table.from_pylist(rows, schema=schema), store
 
@@ -241,10 +275,17 @@ def test_pool_partition_reconciles(workers: int) -> None:
     got = dict(zip(pool["record_id"].to_pylist(), pool["drop_reason"].to_pylist(), strict=True))
     assert got["rec001"] is None and got["rec000"] == "not_remote_sensing"
     assert [got[f"rec{n:03d}"] for n in range(12, 17)] == [
-        "decode_error", "decompression_bomb", "too_small", "fetch_failed", "keyword_prefilter"]
+        "decode_error",
+        "decompression_bomb",
+        "too_small",
+        "fetch_failed",
+        "keyword_prefilter",
+    ]
     assert got["rec017"] is None  # same bytes as rec000, different text
     kept = pool.filter(pool["kept"])
     assert kept.num_rows == 10 and all(h is not None for h in kept["phash"].to_pylist())
     assert len(thumbs) == 13  # every decodable image, kept or not (the 30x30 one too)
-    assert all(k ^ (r is not None) for k, r in zip(pool["kept"].to_pylist(), pool["drop_reason"].to_pylist(),
-                                                     strict=True))
+    assert all(
+        k ^ (r is not None)
+        for k, r in zip(pool["kept"].to_pylist(), pool["drop_reason"].to_pylist(), strict=True)
+    )

@@ -40,12 +40,21 @@ _MISSING_PRIORITY = np.iinfo(np.int64).max
 _SUBSET_OVERHEAD = 20_000.0  # fixed Python/numpy cost of one subset pass, same unit
 _PASS_COST = 1.0  # one hash's share of a sort pass, in units of one candidate-pair check (measured)
 
-OUTPUT_SCHEMA = pa.schema([
-    ("image_id", pa.string()), ("cluster_id", pa.string()), ("is_canonical", pa.bool_()),
-    ("cluster_size", pa.int32()), ("record_id", pa.string()), ("source", pa.string()),
-    ("year", pa.int32()), ("phash", pa.uint64()), ("hamming_to_canonical", pa.int32()),
-    ("width", pa.int32()), ("height", pa.int32()),
-])
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("image_id", pa.string()),
+        ("cluster_id", pa.string()),
+        ("is_canonical", pa.bool_()),
+        ("cluster_size", pa.int32()),
+        ("record_id", pa.string()),
+        ("source", pa.string()),
+        ("year", pa.int32()),
+        ("phash", pa.uint64()),
+        ("hamming_to_canonical", pa.int32()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+    ]
+)
 
 
 def _bands(m: int) -> list[tuple[int, int]]:
@@ -77,8 +86,9 @@ def popcount(x: np.ndarray) -> np.ndarray:
     return np.bitwise_count(x).astype(np.int32)
 
 
-def _pairs_in_runs(keys: np.ndarray, idx: np.ndarray, hashes: np.ndarray, t: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _pairs_in_runs(
+    keys: np.ndarray, idx: np.ndarray, hashes: np.ndarray, t: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Verified (i, j) among positions of sorted `keys` that share a key; cost ~ candidate pairs."""
     out_i, out_j = [], []
     active = np.flatnonzero(keys[1:] == keys[:-1])
@@ -106,8 +116,14 @@ def _radix_order(key: np.ndarray, key_bits: int) -> np.ndarray:
     return order
 
 
-def _prefix_pairs(hashes: np.ndarray, values: list[np.ndarray], widths: list[int],
-                  prefix: tuple[int, ...], lasts: list[int], t: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _prefix_pairs(
+    hashes: np.ndarray,
+    values: list[np.ndarray],
+    widths: list[int],
+    prefix: tuple[int, ...],
+    lasts: list[int],
+    t: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Pairs within `t` bits agreeing on the bands `prefix + (last,)`, for each `last`.
 
     One sort by the prefix key serves every last band: a stable sort of that order by the last band
@@ -130,7 +146,7 @@ def _prefix_pairs(hashes: np.ndarray, values: list[np.ndarray], widths: list[int
 def _brute_pairs(hashes: np.ndarray, t: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     out_i, out_j = [], []
     for start in range(0, hashes.size, block):
-        rows = hashes[start:start + block]
+        rows = hashes[start : start + block]
         d = popcount(rows[:, None] ^ hashes[None, :])
         i, j = np.nonzero(d <= t)
         i = i + start
@@ -142,8 +158,9 @@ def _brute_pairs(hashes: np.ndarray, t: int, block: int = 2048) -> tuple[np.ndar
     return np.concatenate(out_i), np.concatenate(out_j)
 
 
-def near_pairs(hashes: np.ndarray, threshold: int, workers: int | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
+def near_pairs(
+    hashes: np.ndarray, threshold: int, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """All index pairs (i < j) of distinct uint64 `hashes` within `threshold` bits; exact recall."""
     hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
     n = hashes.size
@@ -160,8 +177,11 @@ def near_pairs(hashes: np.ndarray, threshold: int, workers: int | None = None
     for chosen in combinations(range(m), m - threshold):
         lasts.setdefault(chosen[:-1], []).append(chosen[-1])
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:  # numpy sorts drop the GIL
-        found = [f for fs in pool.map(lambda p: _prefix_pairs(hashes, values, widths, p, lasts[p], threshold),
-                                      lasts) for f in fs]
+        found = [
+            f
+            for fs in pool.map(lambda p: _prefix_pairs(hashes, values, widths, p, lasts[p], threshold), lasts)
+            for f in fs
+        ]
     i = np.concatenate([f[0] for f in found])
     j = np.concatenate([f[1] for f in found])
     lo, hi = np.minimum(i, j), np.maximum(i, j)
@@ -238,19 +258,22 @@ def cluster_images(rows: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Tab
     hamming = popcount(phash ^ phash[canonical])
 
     ids = images["image_id"]
-    return pa.table({
-        "image_id": ids,
-        "cluster_id": ids.take(pa.array(first_member[comp])),
-        "is_canonical": pa.array(canonical == np.arange(n)),
-        "cluster_size": pa.array(size, pa.int32()),
-        "record_id": images["record_id"],
-        "source": images["source"],
-        "year": images["year"].cast(pa.int32()),
-        "phash": phash_col,
-        "hamming_to_canonical": pa.array(hamming, pa.int32(), mask=~has_hash),
-        "width": images["width"].cast(pa.int32()),
-        "height": images["height"].cast(pa.int32()),
-    }, schema=OUTPUT_SCHEMA)
+    return pa.table(
+        {
+            "image_id": ids,
+            "cluster_id": ids.take(pa.array(first_member[comp])),
+            "is_canonical": pa.array(canonical == np.arange(n)),
+            "cluster_size": pa.array(size, pa.int32()),
+            "record_id": images["record_id"],
+            "source": images["source"],
+            "year": images["year"].cast(pa.int32()),
+            "phash": phash_col,
+            "hamming_to_canonical": pa.array(hamming, pa.int32(), mask=~has_hash),
+            "width": images["width"].cast(pa.int32()),
+            "height": images["height"].cast(pa.int32()),
+        },
+        schema=OUTPUT_SCHEMA,
+    )
 
 
 __all__ = ["DEFAULT_THRESHOLD", "cluster_images", "components", "near_pairs", "popcount"]

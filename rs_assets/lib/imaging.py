@@ -28,9 +28,15 @@ THUMB_QUALITY = 85
 DEFAULT_MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
 STRETCH_PERCENTILES = (2.0, 98.0)  # high-bit-depth bands are stretched per band, ignoring exact zeros
 
-_ORIENT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-           4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-           6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 # rows 0..7 of the 32-point DCT-II basis: the 8x8 low-frequency block is _DCT8 @ X @ _DCT8.T
@@ -137,7 +143,7 @@ def _tiff_bands(content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step
         samples = 1 if planar == 2 else spp
         for k in range(across * down):
             at = plane * across * down + k
-            raw = view[offsets[at]:offsets[at] + counts[at]]
+            raw = view[offsets[at] : offsets[at] + counts[at]]
             data = zlib.decompress(raw) if compression != 1 else raw
             rows = min(tile_h, len(data) // (tile_w * samples * stored.itemsize))
             tile = np.frombuffer(data, stored, count=rows * tile_w * samples).reshape(rows, tile_w, samples)
@@ -149,8 +155,8 @@ def _tiff_bands(content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step
             xs = range(-(-x0 // step) * step, min(x0 + tile_w, width), step)
             if not ys or not xs:
                 continue
-            block = tile[ys[0] - y0::step, xs[0] - x0::step][: len(ys), : len(xs)]
-            target = out[ys[0] // step: ys[0] // step + len(ys), xs[0] // step: xs[0] // step + len(xs)]
+            block = tile[ys[0] - y0 :: step, xs[0] - x0 :: step][: len(ys), : len(xs)]
+            target = out[ys[0] // step : ys[0] // step + len(ys), xs[0] // step : xs[0] // step + len(xs)]
             if planar == 2:
                 target[..., plane] = block[..., 0]
             else:
@@ -170,8 +176,9 @@ def _pillow_rgb(img: Image.Image, thumb_size: int) -> tuple[Image.Image, float |
     return (img if img.mode == "RGB" else img.convert("RGB")), None
 
 
-def _finish(rgb: Image.Image, zero_fraction: float | None, orientation: int, thumb_size: int,
-            **header: object) -> ImageAssessment:
+def _finish(
+    rgb: Image.Image, zero_fraction: float | None, orientation: int, thumb_size: int, **header: object
+) -> ImageAssessment:
     # after draft() the factor left is < 2: an area average (BOX) is alias-free there and 2x cheaper
     rgb.thumbnail((thumb_size, thumb_size), Image.Resampling.BOX)
     if orientation in _ORIENT:
@@ -185,19 +192,26 @@ def _finish(rgb: Image.Image, zero_fraction: float | None, orientation: int, thu
         zero_fraction = float(hist[0] / hist.sum())
     buf = io.BytesIO()
     rgb.save(buf, "JPEG", quality=THUMB_QUALITY)
-    return ImageAssessment(thumb=buf.getvalue(), phash=phash(gray), zero_fraction=zero_fraction,
-                           pixel_std=pixel_std, **header)
+    return ImageAssessment(
+        thumb=buf.getvalue(), phash=phash(gray), zero_fraction=zero_fraction, pixel_std=pixel_std, **header
+    )
 
 
 def _bomb(width: int, height: int, max_pixels: int, **header: object) -> ImageAssessment | None:
     if width * height > max_pixels:
-        return ImageAssessment(error="decompression_bomb", width=width, height=height, **header,
-                               detail=f"{width}x{height} = {width * height} px > {max_pixels}")
+        return ImageAssessment(
+            error="decompression_bomb",
+            width=width,
+            height=height,
+            **header,
+            detail=f"{width}x{height} = {width * height} px > {max_pixels}",
+        )
     return None
 
 
-def assess_image(content: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 thumb_size: int = THUMB_SIZE) -> ImageAssessment:
+def assess_image(
+    content: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, thumb_size: int = THUMB_SIZE
+) -> ImageAssessment:
     """Decode `content` once at reduced size; never raises for bad input (the error is returned)."""
     try:
         with warnings.catch_warnings():
@@ -219,8 +233,12 @@ def _assess(content: bytes, max_pixels: int, thumb_size: int) -> ImageAssessment
     if img is None or img.format == "TIFF":
         ifd = _tiff_ifd(content)
         width, height = int(ifd[256]), int(ifd[257])
-        header = {"format": "TIFF", "mode": img.mode if img else f"{ifd.get(277, 1)}x{ifd.get(258)}",
-                  "width": width, "height": height}
+        header = {
+            "format": "TIFF",
+            "mode": img.mode if img else f"{ifd.get(277, 1)}x{ifd.get(258)}",
+            "width": width,
+            "height": height,
+        }
         if bomb := _bomb(width, height, max_pixels, format="TIFF", mode=header["mode"]):
             return bomb
         orientation = int(ifd.get(274, 1))

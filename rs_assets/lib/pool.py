@@ -33,18 +33,61 @@ TEXT_KINDS = ("web", "pairs")
 # multi-word term may be joined by a space, hyphen, underscore or nothing ("Sentinel-2", "sentinel2").
 # Ingestion reuses the keys as prefilter keywords.
 RS_LEXICON: dict[str, float] = {
-    "remote sensing": 0.95, "earth observation": 0.95, "satellite": 0.8, "satellite image": 0.95,
-    "satellite imagery": 0.95, "aerial": 0.7, "aerial photo": 0.9, "aerial view": 0.9,
-    "orthophoto": 0.95, "orthoimage": 0.95, "orthomosaic": 0.95, "landsat": 0.95, "sentinel": 0.5,
-    "sentinel 1": 0.95, "sentinel 2": 0.95, "modis": 0.95, "viirs": 0.9, "SAR": 0.6,
-    "synthetic aperture radar": 0.95, "multispectral": 0.85, "hyperspectral": 0.85, "panchromatic": 0.85,
-    "drone": 0.5, "uav": 0.7, "imagery": 0.4, "GSD": 0.7, "ground sampling distance": 0.95, "ndvi": 0.9,
-    "worldview": 0.85, "quickbird": 0.95, "geoeye": 0.95, "planetscope": 0.95, "pleiades": 0.7,
-    "gaofen": 0.9, "radarsat": 0.95, "terrasar": 0.95, "copernicus": 0.5, "spaceborne": 0.9,
-    "airborne": 0.6, "lidar": 0.5, "land cover": 0.7, "land use": 0.5, "false color": 0.6,
-    "false colour": 0.6, "geotiff": 0.8, "georeferenced": 0.6, "bird's eye view": 0.5, "overhead view": 0.5,
-    "top down view": 0.4, "from space": 0.6, "from orbit": 0.6, "earth observatory": 0.8, "ESA": 0.3,
-    "swath": 0.5, "infrared": 0.3,
+    "remote sensing": 0.95,
+    "earth observation": 0.95,
+    "satellite": 0.8,
+    "satellite image": 0.95,
+    "satellite imagery": 0.95,
+    "aerial": 0.7,
+    "aerial photo": 0.9,
+    "aerial view": 0.9,
+    "orthophoto": 0.95,
+    "orthoimage": 0.95,
+    "orthomosaic": 0.95,
+    "landsat": 0.95,
+    "sentinel": 0.5,
+    "sentinel 1": 0.95,
+    "sentinel 2": 0.95,
+    "modis": 0.95,
+    "viirs": 0.9,
+    "SAR": 0.6,
+    "synthetic aperture radar": 0.95,
+    "multispectral": 0.85,
+    "hyperspectral": 0.85,
+    "panchromatic": 0.85,
+    "drone": 0.5,
+    "uav": 0.7,
+    "imagery": 0.4,
+    "GSD": 0.7,
+    "ground sampling distance": 0.95,
+    "ndvi": 0.9,
+    "worldview": 0.85,
+    "quickbird": 0.95,
+    "geoeye": 0.95,
+    "planetscope": 0.95,
+    "pleiades": 0.7,
+    "gaofen": 0.9,
+    "radarsat": 0.95,
+    "terrasar": 0.95,
+    "copernicus": 0.5,
+    "spaceborne": 0.9,
+    "airborne": 0.6,
+    "lidar": 0.5,
+    "land cover": 0.7,
+    "land use": 0.5,
+    "false color": 0.6,
+    "false colour": 0.6,
+    "geotiff": 0.8,
+    "georeferenced": 0.6,
+    "bird's eye view": 0.5,
+    "overhead view": 0.5,
+    "top down view": 0.4,
+    "from space": 0.6,
+    "from orbit": 0.6,
+    "earth observatory": 0.8,
+    "ESA": 0.3,
+    "swath": 0.5,
+    "infrared": 0.3,
 }
 
 
@@ -85,12 +128,19 @@ class Decision:
     scores: dict[str, Any] = field(default_factory=dict)
 
 
-def decide(raw_row: dict[str, Any], assessment: ImageAssessment | None, source_cfg: Any,
-           rs_score: float | None = None) -> Decision:
+def decide(
+    raw_row: dict[str, Any],
+    assessment: ImageAssessment | None,
+    source_cfg: Any,
+    rs_score: float | None = None,
+) -> Decision:
     """Keep or drop one raw row; `rs_score` overrides the lexicon score (optional model scorers)."""
     text = row_text(raw_row)
-    scores: dict[str, Any] = {"text_words": len(text.split()), "text_chars": len(text),
-                              "rs_text_score": rs_text_score(text)}
+    scores: dict[str, Any] = {
+        "text_words": len(text.split()),
+        "text_chars": len(text),
+        "rs_text_score": rs_text_score(text),
+    }
     scores["rs_score"] = scores["rs_text_score"] if rs_score is None else rs_score
     if assessment is not None:
         scores.update(pixel_std=assessment.pixel_std, zero_fraction=assessment.zero_fraction)
@@ -110,11 +160,13 @@ def decide(raw_row: dict[str, Any], assessment: ImageAssessment | None, source_c
         return drop("too_small")
     if max(width, height) / min(width, height) > source_cfg.max_aspect:
         return drop("bad_aspect")
-    if (assessment.pixel_std or 0.0) <= BLANK_MAX_STD \
-            or (assessment.zero_fraction or 0.0) > NODATA_MAX_ZERO_FRACTION:
+    if (assessment.pixel_std or 0.0) <= BLANK_MAX_STD or (
+        assessment.zero_fraction or 0.0
+    ) > NODATA_MAX_ZERO_FRACTION:
         return drop("blank_image")
-    if source_cfg.kind in TEXT_KINDS and (scores["text_words"] < source_cfg.min_words
-                                         or scores["text_chars"] < source_cfg.min_chars):
+    if source_cfg.kind in TEXT_KINDS and (
+        scores["text_words"] < source_cfg.min_words or scores["text_chars"] < source_cfg.min_chars
+    ):
         return drop("text_too_short")
     if applies_rs_filter(source_cfg) and scores["rs_score"] < RS_THRESHOLD:
         return drop("not_remote_sensing")
@@ -122,10 +174,19 @@ def decide(raw_row: dict[str, Any], assessment: ImageAssessment | None, source_c
 
 
 # -- optional model scorers (extras, off by default) ---------------------------------------------
-RS_PROMPTS = ("a satellite image of the Earth's surface", "an aerial photograph taken from above",
-              "a remote sensing image of land, buildings or water")
-OTHER_PROMPTS = ("a photo of a person", "a product photo", "a chart or diagram", "a screenshot of text",
-                 "a painting or drawing", "a photo taken at street level")
+RS_PROMPTS = (
+    "a satellite image of the Earth's surface",
+    "an aerial photograph taken from above",
+    "a remote sensing image of land, buildings or water",
+)
+OTHER_PROMPTS = (
+    "a photo of a person",
+    "a product photo",
+    "a chart or diagram",
+    "a screenshot of text",
+    "a painting or drawing",
+    "a photo taken at street level",
+)
 
 
 @dataclass(frozen=True)
@@ -194,7 +255,10 @@ def _clip_scorer() -> RsScorer:
 
 
 _SCORERS: dict[str, Callable[[], RsScorer]] = {
-    "lexicon": lambda: LEXICON_SCORER, "text_embedding": _text_embedding_scorer, "clip": _clip_scorer}
+    "lexicon": lambda: LEXICON_SCORER,
+    "text_embedding": _text_embedding_scorer,
+    "clip": _clip_scorer,
+}
 
 
 def load_rs_scorer(name: str = "lexicon") -> RsScorer:
@@ -208,26 +272,52 @@ def load_rs_scorer(name: str = "lexicon") -> RsScorer:
 
 
 # -- the partition driver -------------------------------------------------------------------------
-EXTRA_SCHEMA = pa.schema([
-    ("pixel_std", pa.float64()), ("zero_fraction", pa.float64()), ("rs_text_score", pa.float64()),
-    ("rs_score", pa.float64()), ("rs_scorer", pa.string()), ("text_words", pa.int32()),
-    ("text_chars", pa.int32()), ("format", pa.string()), ("mode", pa.string()), ("error_detail", pa.string()),
-])
-_RAW_COLUMNS = ("record_id", "image_id", "image_ext", "source", "year", "status", "error", "title",
-                "alt_text", "text", "width", "height")
+EXTRA_SCHEMA = pa.schema(
+    [
+        ("pixel_std", pa.float64()),
+        ("zero_fraction", pa.float64()),
+        ("rs_text_score", pa.float64()),
+        ("rs_score", pa.float64()),
+        ("rs_scorer", pa.string()),
+        ("text_words", pa.int32()),
+        ("text_chars", pa.int32()),
+        ("format", pa.string()),
+        ("mode", pa.string()),
+        ("error_detail", pa.string()),
+    ]
+)
+_RAW_COLUMNS = (
+    "record_id",
+    "image_id",
+    "image_ext",
+    "source",
+    "year",
+    "status",
+    "error",
+    "title",
+    "alt_text",
+    "text",
+    "width",
+    "height",
+)
 
 
 def _assess_many(contents: list[bytes], max_pixels: int) -> list[ImageAssessment]:
     return [assess_image(c, max_pixels) for c in contents]
 
 
-def _assessments(todo: list[tuple[str, str]], load_image: Callable[[str, str], bytes], workers: int,
-                 batch_size: int, max_pixels: int) -> Iterator[tuple[str, ImageAssessment]]:
+def _assessments(
+    todo: list[tuple[str, str]],
+    load_image: Callable[[str, str], bytes],
+    workers: int,
+    batch_size: int,
+    max_pixels: int,
+) -> Iterator[tuple[str, ImageAssessment]]:
     """(image_id, assessment) for each (image_id, ext); bytes are loaded here, decoded in workers.
 
     At most ~two batches of bytes are in flight, so memory does not grow with the partition.
     """
-    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     if workers <= 1:
         for batch in batches:
             contents = [load_image(i, e) for i, e in batch]
@@ -239,7 +329,7 @@ def _assessments(todo: list[tuple[str, str]], load_image: Callable[[str, str], b
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as executor:
         for batch in batches:
             for start in range(0, len(batch), chunk):
-                part = batch[start:start + chunk]
+                part = batch[start : start + chunk]
                 contents = [load_image(i, e) for i, e in part]
                 pending.append(([i for i, _ in part], executor.submit(_assess_many, contents, max_pixels)))
             while len(pending) > 2 * workers:
@@ -250,10 +340,16 @@ def _assessments(todo: list[tuple[str, str]], load_image: Callable[[str, str], b
             yield from zip(ids, fut.result(), strict=True)
 
 
-def pool_partition(raw: pa.Table, source_cfg: Any, load_image: Callable[[str, str], bytes],
-                   put_thumb: Callable[[str, bytes], None], workers: int | None = None,
-                   batch_size: int = 256, max_pixels: int = DEFAULT_MAX_PIXELS,
-                   rs_scorer: str = "lexicon") -> pa.Table:
+def pool_partition(
+    raw: pa.Table,
+    source_cfg: Any,
+    load_image: Callable[[str, str], bytes],
+    put_thumb: Callable[[str, bytes], None],
+    workers: int | None = None,
+    batch_size: int = 256,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    rs_scorer: str = "lexicon",
+) -> pa.Table:
     """filtered_pool rows for one raw_scrape partition: same record_ids in and out, one each.
 
     Each distinct image_id is loaded (main process: `load_image` may hold an S3 client) and decoded
@@ -268,8 +364,9 @@ def pool_partition(raw: pa.Table, source_cfg: Any, load_image: Callable[[str, st
             ext.setdefault(row["image_id"], row.get("image_ext") or "bin")
     found: dict[str, ImageAssessment] = {}
     image_scores: dict[str, float] = {}
-    for image_id, assessment in _assessments(list(ext.items()), load_image, workers or os.cpu_count() or 1,
-                                             batch_size, max_pixels):
+    for image_id, assessment in _assessments(
+        list(ext.items()), load_image, workers or os.cpu_count() or 1, batch_size, max_pixels
+    ):
         if assessment.thumb is not None:
             put_thumb(image_id, assessment.thumb)
             if scorer.on == "image":
@@ -284,13 +381,22 @@ def pool_partition(raw: pa.Table, source_cfg: Any, load_image: Callable[[str, st
         rs = image_scores.get(row.get("image_id") or "") if scorer.on == "image" else text_score
         decision = decide(row, assessment, source_cfg, rs_score=rs)
         a = assessment or ImageAssessment()
-        out.append({
-            "record_id": row["record_id"], "image_id": row.get("image_id"), "source": row.get("source"),
-            "year": row.get("year"), "kept": decision.kept, "drop_reason": decision.drop_reason,
-            "phash": a.phash, "width": a.width if a.width is not None else row.get("width"),
-            "height": a.height if a.height is not None else row.get("height"),
-            "format": a.format, "mode": a.mode, "error_detail": a.detail or row.get("error"),
-            "rs_scorer": scorer.name if scorer.note is None else f"{scorer.name}: {scorer.note}",
-            **decision.scores,
-        })
+        out.append(
+            {
+                "record_id": row["record_id"],
+                "image_id": row.get("image_id"),
+                "source": row.get("source"),
+                "year": row.get("year"),
+                "kept": decision.kept,
+                "drop_reason": decision.drop_reason,
+                "phash": a.phash,
+                "width": a.width if a.width is not None else row.get("width"),
+                "height": a.height if a.height is not None else row.get("height"),
+                "format": a.format,
+                "mode": a.mode,
+                "error_detail": a.detail or row.get("error"),
+                "rs_scorer": scorer.name if scorer.note is None else f"{scorer.name}: {scorer.note}",
+                **decision.scores,
+            }
+        )
     return pa.Table.from_pylist(out, schema=pa.unify_schemas([SCHEMAS["filtered_pool"], EXTRA_SCHEMA]))

@@ -56,8 +56,13 @@ REGIONS = [
     ("Singapore Strait", "Singapore", 1.27, 103.8, "port urban"),
     ("Perth", "Australia", -31.95, 115.86, "urban agri airport"),
 ]
-SENSORS = {"Sentinel-2 MSI": 10.0, "Landsat 8 OLI": 30.0, "WorldView-3": 0.3, "PlanetScope": 3.0,
-           "aerial orthophoto": 0.5}
+SENSORS = {
+    "Sentinel-2 MSI": 10.0,
+    "Landsat 8 OLI": 30.0,
+    "WorldView-3": 0.3,
+    "PlanetScope": 3.0,
+    "aerial orthophoto": 0.5,
+}
 # flaw kind -> share of a year's records (rounded; at least one of each once per_year >= 20)
 FLAWS = {"blank": 0.03, "thumbnail": 0.02, "truncated": 0.02, "strip": 0.02, "near_duplicate": 0.05}
 CREDITS = "Synthetic scene, rs_assets demo (CC0)"
@@ -65,8 +70,19 @@ _BUILT_UP = ("urban", "port", "airport")
 _SIDES, _SIDE_P = (256, 384, 512, 768, 1024), (0.15, 0.2, 0.35, 0.18, 0.12)
 # land-cover class -> (natural-colour tones, texture amplitude); `road` counts as urban in the fractions
 _TONES: dict[str, tuple[list[tuple[int, int, int]], float]] = {
-    "cropland": ([(78, 118, 58), (96, 134, 64), (150, 134, 96), (168, 150, 104), (120, 108, 78),
-                  (182, 170, 112), (62, 100, 48), (110, 140, 70)], 6),
+    "cropland": (
+        [
+            (78, 118, 58),
+            (96, 134, 64),
+            (150, 134, 96),
+            (168, 150, 104),
+            (120, 108, 78),
+            (182, 170, 112),
+            (62, 100, 48),
+            (110, 140, 70),
+        ],
+        6,
+    ),
     "forest": ([(38, 62, 38), (30, 55, 35), (45, 70, 40)], 20),
     "grassland": ([(104, 122, 76), (120, 130, 84), (92, 112, 70)], 8),
     "water": ([(22, 44, 66), (30, 56, 70), (26, 50, 74)], 3),
@@ -80,11 +96,26 @@ _CODE = {c: k for k, c in enumerate(_CLASSES)}
 _ROOFS = [(178, 84, 62), (204, 204, 200), (122, 124, 130), (88, 88, 94), (170, 150, 122)]
 _HULLS = [(200, 200, 204), (60, 64, 70), (150, 50, 45), (110, 118, 128)]
 _HULL = [(0.5, 0.0), (0.35, 0.08), (-0.5, 0.08), (-0.5, -0.08), (0.35, -0.08)]
-_WING = [(0.5, 0), (0.42, 0.05), (0.1, 0.05), (-0.06, 0.5), (-0.16, 0.5), (-0.08, 0.05), (-0.38, 0.05),
-         (-0.48, 0.2), (-0.52, 0.2), (-0.47, 0)]
+_WING = [
+    (0.5, 0),
+    (0.42, 0.05),
+    (0.1, 0.05),
+    (-0.06, 0.5),
+    (-0.16, 0.5),
+    (-0.08, 0.05),
+    (-0.38, 0.05),
+    (-0.48, 0.2),
+    (-0.52, 0.2),
+    (-0.47, 0),
+]
 _PLANE = _WING + [(x, -y) for x, y in reversed(_WING[1:-1])]
-_NOUNS = {"building": "building", "storage_tank": "storage tank", "ship": "ship", "aircraft": "aircraft",
-          "center_pivot": "center-pivot field"}
+_NOUNS = {
+    "building": "building",
+    "storage_tank": "storage tank",
+    "ship": "ship",
+    "aircraft": "aircraft",
+    "center_pivot": "center-pivot field",
+}
 
 
 def _pick(rng: np.random.Generator, seq: Any) -> Any:
@@ -199,8 +230,12 @@ def _paint(cv: _Canvas, arch: str) -> tuple[set[str], list, list, list[dict]]:
         for rect in cv.grid(px(rng.uniform(150, 500), fit, 0.7 * max(w, h)), ang):
             if rng.random() < 0.9:  # the rest stays fallow; the 1 px inset leaves field margins
                 cv.draw.polygon(cv.poly(rect, ang, 1.0), fill=_pick(rng, crops))
-    patches = {"forest": [("grassland", 0.0, 0.22), ("bare", 0.0, 0.1)], "pivots": [],
-               "snow": [("forest", 0.0, 0.3), ("bare", 0.3, 0.42)], "desert": [("bare", 0.72, 1.0)]}
+    patches = {
+        "forest": [("grassland", 0.0, 0.22), ("bare", 0.0, 0.1)],
+        "pivots": [],
+        "snow": [("forest", 0.0, 0.3), ("bare", 0.3, 0.42)],
+        "desert": [("bare", 0.72, 1.0)],
+    }
     for cls, lo, hi in patches.get(arch, [("forest", 0.78, 1.0)]):
         cv.patch(field, lo, hi, cv.ink(cls))
     blocks: list = []
@@ -208,7 +243,8 @@ def _paint(cv: _Canvas, arch: str) -> tuple[set[str], list, list, list[dict]]:
         ang, road = (rng.uniform(-0.5, 0.5) if rng.random() < 0.5 else 0.0), px(rng.uniform(8, 20))
         # a whole city, the terminal district along one edge of an airport, or a village in farmland
         within = {"urban": None, "port": None, "airport": (w / 2, -0.6 * h, 0.9 * h)}.get(
-            arch, (rng.uniform(0, w), rng.uniform(0, h), 0.35 * max(w, h)))
+            arch, (rng.uniform(0, w), rng.uniform(0, h), 0.35 * max(w, h))
+        )
         shades, green, road_ink = [cv.ink("urban") for _ in range(4)], [cv.ink("grassland")], cv.ink("road")
         green.append(cv.ink("forest"))
         for rect in cv.grid(px(rng.uniform(60, 150), max(fit, 3 * road + 6), 0.9 * max(w, h)), ang, within):
@@ -258,8 +294,10 @@ def _paint(cv: _Canvas, arch: str) -> tuple[set[str], list, list, list[dict]]:
         ang, ax, ay = rng.uniform(0, math.pi), w * rng.uniform(0.3, 0.7), h * rng.uniform(0.3, 0.7)
         cx, cy = ax + math.sin(ang) * (off + depth / 2), ay - math.cos(ang) * (off + depth / 2)
         cv.draw.polygon(_rot(_rect(-half, -wid / 2, half, wid / 2), ang, cx, cy), fill=cv.ink("road"))
-        cv.draw.polygon(_rot(_rect(-alen / 2, off, alen / 2, off + depth), ang, cx, cy),
-                        fill=cv.ink("road", (176, 174, 168)))
+        cv.draw.polygon(
+            _rot(_rect(-alen / 2, off, alen / 2, off + depth), ang, cx, cy),
+            fill=cv.ink("road", (176, 174, 168)),
+        )
         apron = [cx, cy, ang, alen, off, depth, plane]
     return feats, blocks, apron, pivots
 
@@ -305,9 +343,16 @@ def _objects(img: Image.Image, cmap: np.ndarray, cv: _Canvas, arch: str, blocks:
         nx, ny = int(rng.integers(2, 5)), int(rng.integers(1, 4))
         for _ in range(10):  # a tank farm: a grid of tanks, all on land
             cx, cy = rng.uniform(0, max(1.0, w - nx * 1.5 * d)), rng.uniform(0, max(1.0, h - ny * 1.5 * d))
-            boxes = [[math.floor(cx + i * 1.5 * d), math.floor(cy + j * 1.5 * d),
-                      math.ceil(cx + i * 1.5 * d + d), math.ceil(cy + j * 1.5 * d + d)]
-                     for i in range(nx) for j in range(ny)]
+            boxes = [
+                [
+                    math.floor(cx + i * 1.5 * d),
+                    math.floor(cy + j * 1.5 * d),
+                    math.ceil(cx + i * 1.5 * d + d),
+                    math.ceil(cy + j * 1.5 * d + d),
+                ]
+                for i in range(nx)
+                for j in range(ny)
+            ]
             if all(_on(cmap, b, land) and _apart(b, [o["bbox"] for o in out]) for b in boxes):
                 ring = max(1, round(d * 0.12))
                 for b in boxes:
@@ -385,8 +430,13 @@ def _scene(rng: np.random.Generator, w: int, h: int, arch: str, gsd: float, clou
     counts[_CODE["urban"]] += counts[_CODE["road"]]
     counts[_CODE["road"]], counts[_CODE["cloud"]] = 0, clear.size - clear.sum()
     cover = {c: round(float(n) / clear.size, 4) for c, n in zip(_CLASSES, counts, strict=True)}
-    return {"image": img, "objects": objects, "landcover": {c: v for c, v in cover.items() if v > 0},
-            "cloud_cover": cover["cloud"], "feats": feats}
+    return {
+        "image": img,
+        "objects": objects,
+        "landcover": {c: v for c, v in cover.items() if v > 0},
+        "cloud_cover": cover["cloud"],
+        "feats": feats,
+    }
 
 
 def _meta(rng: np.random.Generator, year: int) -> dict[str, Any]:
@@ -401,11 +451,20 @@ def _meta(rng: np.random.Generator, year: int) -> dict[str, Any]:
     other = [s for s in _SIDES if s != side and max(s, side) <= 2 * min(s, side)]
     height = side if rng.random() < 0.8 else int(_pick(rng, other))
     r, r2 = rng.random(), rng.random()  # PNG for chips only, as benchmark sets ship them (and it is fast)
-    return {"region": region, "country": country, "arch": arch, "sensor": sensor, "gsd": SENSORS[sensor],
-            "lat": round(lat + rng.uniform(-0.4, 0.4), 5), "lon": round(lon + rng.uniform(-0.4, 0.4), 5),
-            "captured_at": start + timedelta(seconds=int(rng.integers(0, span))),
-            "cloud": 0.0 if r < 0.6 else rng.uniform(0.01, 0.15) if r < 0.85 else rng.uniform(0.15, 0.6),
-            "w": side, "h": height, "fmt": "PNG" if max(side, height) <= 512 and r2 < 0.38 else "JPEG"}
+    return {
+        "region": region,
+        "country": country,
+        "arch": arch,
+        "sensor": sensor,
+        "gsd": SENSORS[sensor],
+        "lat": round(lat + rng.uniform(-0.4, 0.4), 5),
+        "lon": round(lon + rng.uniform(-0.4, 0.4), 5),
+        "captured_at": start + timedelta(seconds=int(rng.integers(0, span))),
+        "cloud": 0.0 if r < 0.6 else rng.uniform(0.01, 0.15) if r < 0.85 else rng.uniform(0.15, 0.6),
+        "w": side,
+        "h": height,
+        "fmt": "PNG" if max(side, height) <= 512 and r2 < 0.38 else "JPEG",
+    }
 
 
 def _seed(name: str, source: SyntheticSource, year: int, i: int) -> int:
@@ -430,29 +489,51 @@ def _flaw_plan(name: str, source: SyntheticSource, year: int) -> dict[int, tuple
 
 
 def _scaled(objects: list[dict], fx: float, fy: float) -> list[dict]:
-    return [{"cls": o["cls"], "bbox": [math.floor(o["bbox"][0] * fx), math.floor(o["bbox"][1] * fy),
-                                       math.ceil(o["bbox"][2] * fx), math.ceil(o["bbox"][3] * fy)]}
-            for o in objects]
+    return [
+        {
+            "cls": o["cls"],
+            "bbox": [
+                math.floor(o["bbox"][0] * fx),
+                math.floor(o["bbox"][1] * fy),
+                math.ceil(o["bbox"][2] * fx),
+                math.ceil(o["bbox"][3] * fy),
+            ],
+        }
+        for o in objects
+    ]
 
 
 def _describe(m: dict[str, Any], sc: dict[str, Any]) -> tuple[list[str], str, str]:
     """Scene labels (dominant covers, then object-driven), a catalogue title and a short description."""
     feats, arch, cover, cloud = sc["feats"], m["arch"], sc["landcover"], sc["cloud_cover"]
     counts = Counter(o["cls"] for o in sc["objects"])
-    named = {"cropland": "farmland", "forest": "forest", "grassland": "meadow", "snow": "snow",
-             "cloud": "cloud", "bare": "desert" if arch == "desert" else "bare land",
-             "urban": "industrial area" if arch == "port" else "residential area",
-             "water": "sea" if "coast" in feats else "lake" if "lake" in feats else "river"}
+    named = {
+        "cropland": "farmland",
+        "forest": "forest",
+        "grassland": "meadow",
+        "snow": "snow",
+        "cloud": "cloud",
+        "bare": "desert" if arch == "desert" else "bare land",
+        "urban": "industrial area" if arch == "port" else "residential area",
+        "water": "sea" if "coast" in feats else "lake" if "lake" in feats else "river",
+    }
     ranked = sorted(cover.items(), key=lambda kv: -kv[1])[:3]
     labels = [named[c] for c, v in ranked if v >= 0.1 and c in named]
-    flags = {"river": "river" in feats and cover.get("water", 0) > 0.01, "airport": "runway" in feats,
-             "harbor": arch == "port", "center pivot irrigation": "center_pivot" in counts,
-             "storage tanks": "storage_tank" in counts, "dense residential": counts["building"] >= 15}
+    flags = {
+        "river": "river" in feats and cover.get("water", 0) > 0.01,
+        "airport": "runway" in feats,
+        "harbor": arch == "port",
+        "center pivot irrigation": "center_pivot" in counts,
+        "storage tanks": "storage_tank" in counts,
+        "dense residential": counts["building"] >= 15,
+    }
     labels += [lab for lab, on in flags.items() if on and lab not in labels]
     where, when = f"{m['region']}, {m['country']}", m["captured_at"]
     title = f"{' and '.join(labels[:2]).capitalize() or 'Scene'} near {where}"
-    text = (f"{where}: {m['sensor']} scene acquired {when.day} {when:%B %Y} at {m['gsd']:g} m ground "
-            f"sampling distance" + (f", showing {', '.join(labels)}." if labels else "."))
+    text = (
+        f"{where}: {m['sensor']} scene acquired {when.day} {when:%B %Y} at {m['gsd']:g} m ground "
+        f"sampling distance" + (f", showing {', '.join(labels)}." if labels else ".")
+    )
     seen = [f"{n} {_NOUNS[c]}{'s' if n > 1 and c != 'aircraft' else ''}" for c, n in counts.items()]
     notes = [f"visible: {', '.join(seen)}"] if seen else []
     notes += [f"cloud cover about {cloud:.0%}"] if cloud >= 0.05 else []
@@ -478,9 +559,13 @@ def _item(name: str, source: SyntheticSource, year: int, i: int, flaw: tuple[str
     elif kind == "blank":  # fully clouded or a no-data fill: near-constant pixels
         clouded = rng.random() < 0.5
         level = rng.integers(-2, 3, (m["h"], m["w"], 1)) + (np.array([236, 238, 241]) if clouded else 0)
-        sc = {"image": Image.fromarray(np.clip(level, 0, 255).astype(np.uint8) * np.ones(3, np.uint8)),
-              "objects": [], "landcover": {"cloud" if clouded else "nodata": 1.0},
-              "cloud_cover": 1.0 if clouded else 0.0, "feats": set()}
+        sc = {
+            "image": Image.fromarray(np.clip(level, 0, 255).astype(np.uint8) * np.ones(3, np.uint8)),
+            "objects": [],
+            "landcover": {"cloud" if clouded else "nodata": 1.0},
+            "cloud_cover": 1.0 if clouded else 0.0,
+            "feats": set(),
+        }
     else:
         w, h = ((1024, 128) if rng.random() < 0.5 else (128, 1024)) if kind == "strip" else (m["w"], m["h"])
         sc = _scene(rng, *((384, 384) if kind == "thumbnail" else (w, h)), m["arch"], m["gsd"], m["cloud"])
@@ -494,10 +579,22 @@ def _item(name: str, source: SyntheticSource, year: int, i: int, flaw: tuple[str
     labels, title, text = _describe(m, sc)
     ext = "jpg" if m["fmt"] == "JPEG" else "png"
     return RawItem(
-        native_id=f"{name}-{year}-{i:05d}", year=year, url=f"synthetic://{name}/{year}/{i:05d}.{ext}",
-        title=title, text=text, credits=CREDITS, captured_at=m["captured_at"], lat=m["lat"], lon=m["lon"],
-        sensor=m["sensor"], gsd_m=m["gsd"], cloud_cover=sc["cloud_cover"], labels=labels,
-        objects=sc["objects"], landcover=sc["landcover"], content=data,
+        native_id=f"{name}-{year}-{i:05d}",
+        year=year,
+        url=f"synthetic://{name}/{year}/{i:05d}.{ext}",
+        title=title,
+        text=text,
+        credits=CREDITS,
+        captured_at=m["captured_at"],
+        lat=m["lat"],
+        lon=m["lon"],
+        sensor=m["sensor"],
+        gsd_m=m["gsd"],
+        cloud_cover=sc["cloud_cover"],
+        labels=labels,
+        objects=sc["objects"],
+        landcover=sc["landcover"],
+        content=data,
         extra={"scene_seed": seed, "region": m["region"], "archetype": m["arch"], **extra},
     )
 

@@ -51,8 +51,10 @@ def main() -> None:
     per_call_seq = seq_wall / seq_calls
     ratio = (per_call_seq * calls) / wall
     print(f"sequential: {seq_calls} calls in {seq_wall:.2f}s = {1 / per_call_seq:.1f} calls/s")
-    print(f"concurrent: {calls} calls in {wall:.2f}s = {calls / wall:.1f} calls/s, "
-          f"CPU {cpu / calls * 1000:.2f} ms/call (client + stub)")
+    print(
+        f"concurrent: {calls} calls in {wall:.2f}s = {calls / wall:.1f} calls/s, "
+        f"CPU {cpu / calls * 1000:.2f} ms/call (client + stub)"
+    )
     print(f"speedup vs sequential: {ratio:.1f}x (target >= 15x)")
     if not quick and ratio < 15:
         raise SystemExit(f"caption stage only {ratio:.1f}x faster than sequential calls")

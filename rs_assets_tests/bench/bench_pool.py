@@ -28,15 +28,17 @@ from rs_assets.lib.clusters import cluster_images, popcount
 from rs_assets.lib.pool import pool_partition
 from rs_assets.lib.sources import parse_sources
 
-SOURCE = parse_sources({"sources": {"bench": {"kind": "labeled", "path": "/x",
-                                               "default_year": 2020}}})["bench"]
+SOURCE = parse_sources({"sources": {"bench": {"kind": "labeled", "path": "/x", "default_year": 2020}}})[
+    "bench"
+]
 
 
 def jpeg(width: int, height: int, seed: int, quality: int = 85) -> bytes:
     """A photo-like JPEG: smooth structure plus mild sensor noise (~150-250 KB per MP at q85)."""
     rng = np.random.default_rng(seed)
-    coarse = Image.fromarray((rng.random((24, 32, 3)) * 255).astype(np.uint8)).resize((width, height),
-                                                                                       Image.Resampling.BICUBIC)
+    coarse = Image.fromarray((rng.random((24, 32, 3)) * 255).astype(np.uint8)).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
     noise = rng.normal(0, 4, (height, width, 3))
     arr = np.clip(np.asarray(coarse, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
     buf = io.BytesIO()
@@ -46,9 +48,17 @@ def jpeg(width: int, height: int, seed: int, quality: int = 85) -> bytes:
 
 def raw_table(ids: list[str]) -> pa.Table:
     n = len(ids)
-    return pa.table({"record_id": [f"r{k}" for k in range(n)], "image_id": ids, "image_ext": ["jpg"] * n,
-                     "source": ["bench"] * n, "year": pa.array([2020] * n, pa.int32()),
-                     "status": ["ok"] * n, "text": [None] * n})
+    return pa.table(
+        {
+            "record_id": [f"r{k}" for k in range(n)],
+            "image_id": ids,
+            "image_ext": ["jpg"] * n,
+            "source": ["bench"] * n,
+            "year": pa.array([2020] * n, pa.int32()),
+            "status": ["ok"] * n,
+            "text": [None] * n,
+        }
+    )
 
 
 def naive(content: bytes) -> tuple[int, str]:
@@ -74,9 +84,12 @@ def bench_pool_cost(n: int) -> None:
         naive(content)
     base = (time.perf_counter() - started) / n
     size = sum(map(len, files.values())) / n / 1024
-    print(f"[pool] 1-MP JPEG ({size:.0f} KB) x{n}, one core: ours {ours * 1e3:.2f} ms/img (empty partition "
-          f"{fixed * 1e3:.1f} ms subtracted), naive {base * 1e3:.2f} ms/img -> {base / ours:.1f}x "
-          "(goal >= 3x)", flush=True)
+    print(
+        f"[pool] 1-MP JPEG ({size:.0f} KB) x{n}, one core: ours {ours * 1e3:.2f} ms/img (empty partition "
+        f"{fixed * 1e3:.1f} ms subtracted), naive {base * 1e3:.2f} ms/img -> {base / ours:.1f}x "
+        "(goal >= 3x)",
+        flush=True,
+    )
 
 
 def bench_clusters(n: int) -> None:
@@ -91,10 +104,18 @@ def bench_clusters(n: int) -> None:
             near[k] ^= np.uint64(1) << np.uint64(b)
     hashes = np.concatenate([base, near])
     ids = [f"{k:012d}" for k in range(n)]
-    rows = pa.table({"record_id": ids, "image_id": ids, "source": ["s"] * n,
-                     "year": pa.array([2020] * n, pa.int32()),
-                     "phash": pa.array(hashes, pa.uint64()), "width": pa.array([512] * n, pa.int32()),
-                     "height": pa.array([512] * n, pa.int32()), "priority": pa.array([100] * n, pa.int64())})
+    rows = pa.table(
+        {
+            "record_id": ids,
+            "image_id": ids,
+            "source": ["s"] * n,
+            "year": pa.array([2020] * n, pa.int32()),
+            "phash": pa.array(hashes, pa.uint64()),
+            "width": pa.array([512] * n, pa.int32()),
+            "height": pa.array([512] * n, pa.int32()),
+            "priority": pa.array([100] * n, pa.int64()),
+        }
+    )
     started = time.perf_counter()
     out = cluster_images(rows, threshold=8)
     seconds = time.perf_counter() - started
@@ -103,11 +124,14 @@ def bench_clusters(n: int) -> None:
     sample = hashes[:500]
     started = time.perf_counter()
     for block in range(0, n, 20_000):
-        _ = popcount(sample[:, None] ^ hashes[None, block:block + 20_000]) <= 8
+        _ = popcount(sample[:, None] ^ hashes[None, block : block + 20_000]) <= 8
     rate = sample.size * n / (time.perf_counter() - started)
-    print(f"[clusters] {n:,} hashes, {copies:,} planted (1-8 bits): {seconds:.1f} s, recall {recall:.4f}, "
-          f"{out.num_rows - len(set(cluster.tolist())):,} duplicates; brute force ~{n * n / 2 / rate:.0f} s "
-          f"on one core ({rate / 1e6:.0f}M pairs/s)", flush=True)
+    print(
+        f"[clusters] {n:,} hashes, {copies:,} planted (1-8 bits): {seconds:.1f} s, recall {recall:.4f}, "
+        f"{out.num_rows - len(set(cluster.tolist())):,} duplicates; brute force ~{n * n / 2 / rate:.0f} s "
+        f"on one core ({rate / 1e6:.0f}M pairs/s)",
+        flush=True,
+    )
 
 
 def _descendants_rss_mb(pid: int) -> list[float]:
@@ -155,8 +179,17 @@ def _rss_child(n: int) -> None:
     pool = pool_partition(raw_table(ids), SOURCE, lambda i, e: content + bytes.fromhex(i), put)
     elapsed = time.perf_counter() - started
     done.set()
-    print(json.dumps({"rows": pool.num_rows, "kept": int(sum(pool["kept"].to_pylist())), "s": elapsed,
-                      "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **peak}))
+    print(
+        json.dumps(
+            {
+                "rows": pool.num_rows,
+                "kept": int(sum(pool["kept"].to_pylist())),
+                "s": elapsed,
+                "self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                **peak,
+            }
+        )
+    )
 
 
 def bench_rss(sizes: list[int]) -> None:
@@ -164,10 +197,12 @@ def bench_rss(sizes: list[int]) -> None:
         cmd = [sys.executable, "-m", "rs_assets_tests.bench.bench_pool", "--rss-child", str(n)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
-        print(f"[rss] {n:,} images (640x480 JPEG), all cores: {r['s']:.1f} s ({n / r['s']:.0f} img/s), kept "
-              f"{r['kept']:,}; peak RSS main {r['self_mb']:.0f} MB, workers {r['workers']:.0f} MB "
-              f"(largest {r['worker']:.0f} MB, sampled)",
-              flush=True)
+        print(
+            f"[rss] {n:,} images (640x480 JPEG), all cores: {r['s']:.1f} s ({n / r['s']:.0f} img/s), kept "
+            f"{r['kept']:,}; peak RSS main {r['self_mb']:.0f} MB, workers {r['workers']:.0f} MB "
+            f"(largest {r['worker']:.0f} MB, sampled)",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -23,8 +23,13 @@ def caption_check_problems(table: pa.Table, *, max_refusal_rate: float = 0.05) -
     duplicates = sum(n - 1 for n in seen.values() if n > 1)
     refusal_rate = refused / len(model_rows) if model_rows else 0.0
     return {
-        "rows": len(rows), "ok_rows": len(ok), "refused": refused, "refusal_rate": round(refusal_rate, 4),
-        "empty_texts": empty, "duplicate_captions": duplicates,
-        "not_ok_rows": len(rows) - len(ok), "status_counts": dict(sorted(status_counts.items())),
+        "rows": len(rows),
+        "ok_rows": len(ok),
+        "refused": refused,
+        "refusal_rate": round(refusal_rate, 4),
+        "empty_texts": empty,
+        "duplicate_captions": duplicates,
+        "not_ok_rows": len(rows) - len(ok),
+        "status_counts": dict(sorted(status_counts.items())),
         "passed": refusal_rate <= max_refusal_rate and empty == 0 and duplicates == 0,
     }

@@ -63,18 +63,37 @@ def build_runner(settings: LLMSettings, lake: Lake, log: logging.Logger | None) 
 
     client = client_from_env(settings)
     batch = BatchBackend(client, lake, settings, redact, log) if settings.batch else None
-    return Runner(OpenAIBackend(client, lake, redact), store, settings, offline=offline_backend,
-                  batch_backend=batch, log=log, redact=redact)
+    return Runner(
+        OpenAIBackend(client, lake, redact),
+        store,
+        settings,
+        offline=offline_backend,
+        batch_backend=batch,
+        log=log,
+        redact=redact,
+    )
 
 
 def meta_rows(rec: dict[str, Any], facts: dict[str, Any], limit: int) -> list[dict[str, Any]]:
     pairs = meta_captions(rec["record_id"], facts, limit)
-    return caption_rows(rec, "meta", [text for _, text in pairs], [], prompt_id=".".join(TEMPLATES),
-                        model=META_MODEL, facts={"families": [family for family, _ in pairs]})
+    return caption_rows(
+        rec,
+        "meta",
+        [text for _, text in pairs],
+        [],
+        prompt_id=".".join(TEMPLATES),
+        model=META_MODEL,
+        facts={"families": [family for family, _ in pairs]},
+    )
 
 
-async def _caption_partition(records: list[dict[str, Any]], strategies: list[str], lake: Lake,
-                             settings: LLMSettings, log: logging.Logger | None) -> CaptionResult:
+async def _caption_partition(
+    records: list[dict[str, Any]],
+    strategies: list[str],
+    lake: Lake,
+    settings: LLMSettings,
+    log: logging.Logger | None,
+) -> CaptionResult:
     runner = build_runner(settings, lake, log)
     batch = settings.batch if runner.batch_backend else frozenset()
     try:
@@ -85,8 +104,11 @@ async def _caption_partition(records: list[dict[str, Any]], strategies: list[str
     return CaptionResult(table, _stats(rows, runner, settings))
 
 
-async def _caption_rows(records: list[dict[str, Any]], strategies: list[str], ctx: Context,
-                        ) -> list[dict[str, Any]]:
+async def _caption_rows(
+    records: list[dict[str, Any]],
+    strategies: list[str],
+    ctx: Context,
+) -> list[dict[str, Any]]:
     settings, batcher = ctx.settings, ctx.runner.batch_backend
     facts = [record_facts(rec) for rec in records]
     rows: list[dict[str, Any]] = []
@@ -99,8 +121,9 @@ async def _caption_rows(records: list[dict[str, Any]], strategies: list[str], ct
     for _ in range(MAX_BATCH_ROUNDS):
         produced = await asyncio.gather(*(PIPELINES[s](ctx, records[i], facts[i]) for i, s in jobs))
         done.update(zip(jobs, produced, strict=True))
-        jobs = [job for job, out in zip(jobs, produced, strict=True)
-                if any(r["status"] == "pending" for r in out)]
+        jobs = [
+            job for job, out in zip(jobs, produced, strict=True) if any(r["status"] == "pending" for r in out)
+        ]
         if not jobs or batcher is None or not await batcher.flush():
             break
     for produced in done.values():
@@ -111,7 +134,9 @@ async def _caption_rows(records: list[dict[str, Any]], strategies: list[str], ct
 def _stats(rows: list[dict[str, Any]], runner: Runner, settings: LLMSettings) -> dict[str, Any]:
     statuses = Counter(r["status"] for r in rows)
     return {
-        "backend": settings.backend, "dry_run": settings.dry_run, "rows": len(rows),
+        "backend": settings.backend,
+        "dry_run": settings.dry_run,
+        "rows": len(rows),
         "ok_rows": statuses["ok"],
         "failed": sum(n for s, n in statuses.items() if s not in ("ok", "dry_run")),
         "budget_exhausted_rows": statuses["budget_exhausted"],
@@ -142,8 +167,13 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     return box["value"]
 
 
-def caption_partition(records: list[dict], strategies: list[str], lake: Lake, settings: LLMSettings,
-                      log: logging.Logger | None = None) -> CaptionResult:
+def caption_partition(
+    records: list[dict],
+    strategies: list[str],
+    lake: Lake,
+    settings: LLMSettings,
+    log: logging.Logger | None = None,
+) -> CaptionResult:
     """Caption rows for one partition's canonical images under `strategies` (meta, gaia, mpgi).
 
     Re-running a finished partition sends no requests (validated answers are in the response store);

@@ -13,8 +13,20 @@ import reverse_geocode
 
 GRID_ROWS = ("top", "middle", "bottom")
 GRID_COLS = ("left", "center", "right")
-NORTH_SEASONS = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
-                 6: "summer", 7: "summer", 8: "summer", 9: "autumn", 10: "autumn", 11: "autumn"}
+NORTH_SEASONS = {
+    12: "winter",
+    1: "winter",
+    2: "winter",
+    3: "spring",
+    4: "spring",
+    5: "spring",
+    6: "summer",
+    7: "summer",
+    8: "summer",
+    9: "autumn",
+    10: "autumn",
+    11: "autumn",
+}
 OPPOSITE = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
 
 
@@ -65,8 +77,10 @@ def object_summary(objects: list[dict[str, Any]], width: int, height: int) -> li
         x1, y1, x2, y2 = _box(obj)
         cell = grid_position((x1 + x2) / 2, (y1 + y2) / 2, width or 1, height or 1)
         by_class.setdefault(obj["cls"], Counter())[cell] += 1
-    out = [{"cls": cls, "count": sum(cells.values()), "positions": [c for c, _ in cells.most_common(3)]}
-           for cls, cells in by_class.items()]
+    out = [
+        {"cls": cls, "count": sum(cells.values()), "positions": [c for c, _ in cells.most_common(3)]}
+        for cls, cells in by_class.items()
+    ]
     return sorted(out, key=lambda o: (-o["count"], o["cls"]))
 
 
@@ -85,7 +99,8 @@ def record_facts(rec: dict[str, Any]) -> dict[str, Any]:
     width, height = int(rec.get("width") or 0), int(rec.get("height") or 0)
     return {
         "place": place(round(lat, 4), round(lon, 4)) if lat is not None and lon is not None else None,
-        "lat": lat, "lon": lon,
+        "lat": lat,
+        "lon": lon,
         "year": when.year if when else rec.get("year"),
         "month": when.month if when else None,
         "month_name": calendar.month_name[when.month] if when else None,
@@ -98,7 +113,8 @@ def record_facts(rec: dict[str, Any]) -> dict[str, Any]:
         "landcover": _landcover(rec.get("landcover")),
         "objects": object_summary(rec.get("objects") or [], width, height),
         "labels": [str(x) for x in rec.get("labels") or []],
-        "width": width, "height": height,
+        "width": width,
+        "height": height,
     }
 
 
@@ -118,9 +134,12 @@ def landcover_phrases(facts: dict[str, Any]) -> list[str]:
 
 
 def object_phrases(facts: dict[str, Any]) -> list[str]:
-    return [f"{o['count']} {plural(o['cls'], o['count'])} mostly at the {o['positions'][0]}"
-            if o["count"] > 1 else f"one {_human(o['cls'])} at the {o['positions'][0]}"
-            for o in facts["objects"]]
+    return [
+        f"{o['count']} {plural(o['cls'], o['count'])} mostly at the {o['positions'][0]}"
+        if o["count"] > 1
+        else f"one {_human(o['cls'])} at the {o['positions'][0]}"
+        for o in facts["objects"]
+    ]
 
 
 def join_words(items: list[str]) -> str:
@@ -141,8 +160,10 @@ def rule_text(facts: dict[str, Any]) -> str:
     if facts["place"]:
         lines.append(f"Location: near {place_phrase(facts)} (lat {facts['lat']:.4f}, lon {facts['lon']:.4f})")
     if facts["month_name"]:
-        lines.append(f"Date: {facts['month_name']} {facts['year']} ({facts['season']}, "
-                     f"{facts['hemisphere'] or 'unknown'} hemisphere)")
+        lines.append(
+            f"Date: {facts['month_name']} {facts['year']} ({facts['season']}, "
+            f"{facts['hemisphere'] or 'unknown'} hemisphere)"
+        )
     if facts["sensor"]:
         lines.append(f"Sensor: {facts['sensor']}")
     if facts["gsd_m"] is not None:

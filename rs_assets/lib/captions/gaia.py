@@ -21,22 +21,46 @@ VISION = ("gaia_vision", "v1")
 def summary_request(rec: dict[str, Any], model: str) -> LLMRequest:
     p = load_prompt(*SUMMARY)
     text = rec.get("text") or ""
-    return LLMRequest(model=model, system=p.system, user=p.render(title=rec.get("title") or "", text=text),
-                      prompt_id=p.id, max_tokens=p.params["max_tokens"], temperature=p.params["temperature"],
-                      expected_completion_tokens=p.params["expected_completion_tokens"],
-                      context={"task": "gaia_summary", "text": text})
+    return LLMRequest(
+        model=model,
+        system=p.system,
+        user=p.render(title=rec.get("title") or "", text=text),
+        prompt_id=p.id,
+        max_tokens=p.params["max_tokens"],
+        temperature=p.params["temperature"],
+        expected_completion_tokens=p.params["expected_completion_tokens"],
+        context={"task": "gaia_summary", "text": text},
+    )
 
 
 def vision_request(ctx: Context, rec: dict[str, Any], facts: dict[str, Any], summary: str) -> LLMRequest:
     p, s = load_prompt(*VISION), ctx.settings
-    user = p.render(prefix=s.gaia_prefix, title=rec.get("title") or "", alt_text=rec.get("alt_text") or "",
-                    summary=summary or "(none)", credits=rec.get("credits") or "", facts=rule_text(facts))
-    return LLMRequest(model=s.vision_model, system=p.system, user=user, prompt_id=p.id,
-                      image=image_ref(rec, s.image_mode), response_format=gaia_format(s.gaia_prefix),
-                      max_tokens=p.params["max_tokens"], temperature=p.params["temperature"],
-                      expected_completion_tokens=p.params["expected_completion_tokens"],
-                      context={"task": "gaia_vision", "facts": facts, "prefix": s.gaia_prefix,
-                               "summary": summary, "title": rec.get("title") or ""})
+    user = p.render(
+        prefix=s.gaia_prefix,
+        title=rec.get("title") or "",
+        alt_text=rec.get("alt_text") or "",
+        summary=summary or "(none)",
+        credits=rec.get("credits") or "",
+        facts=rule_text(facts),
+    )
+    return LLMRequest(
+        model=s.vision_model,
+        system=p.system,
+        user=user,
+        prompt_id=p.id,
+        image=image_ref(rec, s.image_mode),
+        response_format=gaia_format(s.gaia_prefix),
+        max_tokens=p.params["max_tokens"],
+        temperature=p.params["temperature"],
+        expected_completion_tokens=p.params["expected_completion_tokens"],
+        context={
+            "task": "gaia_vision",
+            "facts": facts,
+            "prefix": s.gaia_prefix,
+            "summary": summary,
+            "title": rec.get("title") or "",
+        },
+    )
 
 
 async def gaia_rows(ctx: Context, rec: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,5 +80,12 @@ async def gaia_rows(ctx: Context, rec: dict[str, Any], facts: dict[str, Any]) ->
     extras = answer.model_dump(exclude={"captions"}) if outcome.usable else None
     if extras is not None and len(outcomes) > 1:
         extras["summary_prompt_id"] = outcomes[0].request.prompt_id
-    return caption_rows(rec, "gaia", list(answer.captions) if outcome.usable else [], outcomes,
-                        prompt_id=prompt_id, model=model, facts=extras)
+    return caption_rows(
+        rec,
+        "gaia",
+        list(answer.captions) if outcome.usable else [],
+        outcomes,
+        prompt_id=prompt_id,
+        model=model,
+        facts=extras,
+    )

@@ -29,8 +29,12 @@ def template_values(facts: dict[str, Any]) -> dict[str, Any]:
     if facts["place"] and facts["place"]["country"]:
         v.update(country=facts["place"]["country"], city=facts["place"]["city"] or facts["place"]["country"])
     if facts["month_name"]:
-        v.update(month_name=facts["month_name"], year=facts["year"], season=facts["season"],
-                 hemisphere=facts["hemisphere"] or "northern")
+        v.update(
+            month_name=facts["month_name"],
+            year=facts["year"],
+            season=facts["season"],
+            hemisphere=facts["hemisphere"] or "northern",
+        )
     if facts["sensor"]:
         v.update(sensor=facts["sensor"], sensor_phrase=facts["sensor"])
     if facts["gsd_m"] is not None:
@@ -46,8 +50,13 @@ def template_values(facts: dict[str, Any]) -> dict[str, Any]:
         v["objects_list"] = join_words(object_phrases(facts))
     if facts["labels"]:
         v["labels_list"] = join_words(facts["labels"])
-    v.update({k[0].upper() + k[1:]: str(val)[0].upper() + str(val)[1:]
-              for k, val in list(v.items()) if isinstance(val, str) and val})
+    v.update(
+        {
+            k[0].upper() + k[1:]: str(val)[0].upper() + str(val)[1:]
+            for k, val in list(v.items())
+            if isinstance(val, str) and val
+        }
+    )
     return v
 
 

@@ -25,24 +25,36 @@ def perspective_names(k: int) -> list[str]:
 
 def perspective_request(ctx: Context, rec: dict[str, Any], facts: dict[str, Any], name: str) -> LLMRequest:
     p = load_prompt(*PERSPECTIVE)
-    user = p.render(perspective=name.replace("_", " "), instruction=p.params["perspectives"][name],
-                    facts=rule_text(facts))
-    return LLMRequest(model=ctx.settings.vision_model, system=p.system, user=user, prompt_id=p.id,
-                      image=image_ref(rec, ctx.settings.image_mode), max_tokens=p.params["max_tokens"],
-                      temperature=p.params["temperature"],
-                      expected_completion_tokens=p.params["expected_completion_tokens"],
-                      context={"task": "mpgi_perspective", "perspective": name, "facts": facts})
+    user = p.render(
+        perspective=name.replace("_", " "), instruction=p.params["perspectives"][name], facts=rule_text(facts)
+    )
+    return LLMRequest(
+        model=ctx.settings.vision_model,
+        system=p.system,
+        user=user,
+        prompt_id=p.id,
+        image=image_ref(rec, ctx.settings.image_mode),
+        max_tokens=p.params["max_tokens"],
+        temperature=p.params["temperature"],
+        expected_completion_tokens=p.params["expected_completion_tokens"],
+        context={"task": "mpgi_perspective", "perspective": name, "facts": facts},
+    )
 
 
 def integrate_request(ctx: Context, texts: dict[str, str]) -> LLMRequest:
     p, count = load_prompt(*INTEGRATE), ctx.settings.mpgi_captions
     listing = "\n".join(f"[{name.replace('_', ' ')}] {text}" for name, text in texts.items())
-    return LLMRequest(model=ctx.settings.text_model, system=p.system,
-                      user=p.render(count=count, perspectives=listing), prompt_id=p.id,
-                      response_format=integrate_format(count), max_tokens=p.params["max_tokens"],
-                      temperature=p.params["temperature"],
-                      expected_completion_tokens=p.params["expected_completion_tokens"],
-                      context={"task": "mpgi_integrate", "perspectives": texts, "count": count})
+    return LLMRequest(
+        model=ctx.settings.text_model,
+        system=p.system,
+        user=p.render(count=count, perspectives=listing),
+        prompt_id=p.id,
+        response_format=integrate_format(count),
+        max_tokens=p.params["max_tokens"],
+        temperature=p.params["temperature"],
+        expected_completion_tokens=p.params["expected_completion_tokens"],
+        context={"task": "mpgi_integrate", "perspectives": texts, "count": count},
+    )
 
 
 async def mpgi_rows(ctx: Context, rec: dict[str, Any], facts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,9 +64,16 @@ async def mpgi_rows(ctx: Context, rec: dict[str, Any], facts: dict[str, Any]) ->
     vision, text_model = ctx.settings.vision_model, ctx.settings.text_model
     rows = []
     for k, (name, outcome) in enumerate(zip(names, outcomes, strict=True)):
-        rows += caption_rows(rec, "mpgi_perspective", [outcome.value], [outcome],
-                             prompt_id=outcome.request.prompt_id, model=vision, index0=k,
-                             facts={"perspective": name})
+        rows += caption_rows(
+            rec,
+            "mpgi_perspective",
+            [outcome.value],
+            [outcome],
+            prompt_id=outcome.request.prompt_id,
+            model=vision,
+            index0=k,
+            facts={"perspective": name},
+        )
     integrate_id = load_prompt(*INTEGRATE).id
     broken = [(n, o) for n, o in zip(names, outcomes, strict=True) if not o.usable]
     if broken:  # the finals need every perspective; the failure row names the first that failed
@@ -64,5 +83,6 @@ async def mpgi_rows(ctx: Context, rec: dict[str, Any], facts: dict[str, Any]) ->
     request = integrate_request(ctx, {n: o.value for n, o in zip(names, outcomes, strict=True)})
     final = await ctx.ask("mpgi", request, parse_integrate(ctx.settings.mpgi_captions))
     texts = list(final.value.captions) if final.usable else []
-    return rows + caption_rows(rec, "mpgi", texts, [final], prompt_id=integrate_id, model=text_model,
-                               facts={"perspectives": names})
+    return rows + caption_rows(
+        rec, "mpgi", texts, [final], prompt_id=integrate_id, model=text_model, facts={"perspectives": names}
+    )

@@ -42,9 +42,12 @@ def objects(f: dict[str, Any]) -> str:
 
 
 def layout(f: dict[str, Any]) -> str:
-    parts = [f"{plural(o['cls'], o['count'])} concentrate at the {join_words(o['positions'])}"
-             if o["count"] > 1 else f"the {o['cls'].replace('_', ' ')} sits at the {o['positions'][0]}"
-             for o in f["objects"][:3]]
+    parts = [
+        f"{plural(o['cls'], o['count'])} concentrate at the {join_words(o['positions'])}"
+        if o["count"] > 1
+        else f"the {o['cls'].replace('_', ' ')} sits at the {o['positions'][0]}"
+        for o in f["objects"][:3]
+    ]
     if f["landcover"]:
         parts.append(f"{f['landcover'][0]['cls'].replace('_', ' ')} forms the background of the scene")
     if not parts:
@@ -70,8 +73,17 @@ PERSPECTIVES = {"land_cover": land_cover, "objects": objects, "layout": layout, 
 
 def gaia_answer(ctx: dict[str, Any]) -> dict[str, Any]:
     f, prefix = ctx["facts"], ctx["prefix"]
-    tags = list(dict.fromkeys([*f["labels"], *(d["cls"].replace("_", " ") for d in f["landcover"]),
-                               "remote sensing", "earth observation", "land surface"]))[:3]
+    tags = list(
+        dict.fromkeys(
+            [
+                *f["labels"],
+                *(d["cls"].replace("_", " ") for d in f["landcover"]),
+                "remote sensing",
+                "earth observation",
+                "land surface",
+            ]
+        )
+    )[:3]
     context = _sentences(ctx["summary"] or ctx["title"] or "", 1)
     bodies = [
         f"{scene(f)}. {land_cover(f)}",
@@ -82,11 +94,14 @@ def gaia_answer(ctx: dict[str, Any]) -> dict[str, Any]:
     ]
     sensor = f["sensor"]
     return {
-        "tags": tags, "location": place_phrase(f) or "unknown",
+        "tags": tags,
+        "location": place_phrase(f) or "unknown",
         "modality": ["multispectral" if sensor and sensor.startswith(("Sentinel", "Landsat")) else "optical"],
         "satellite": [sensor.split()[0]] if sensor and "aerial" not in sensor.lower() else [],
-        "sensor": [sensor] if sensor else [], "resolution": f["resolution"] or "Moderate",
-        "is_remote_sensing": True, "is_chart": False,
+        "sensor": [sensor] if sensor else [],
+        "resolution": f["resolution"] or "Moderate",
+        "is_remote_sensing": True,
+        "is_chart": False,
         "captions": [f"{prefix} {b[:1].lower() + b[1:]}" for b in bodies],
     }
 

@@ -15,11 +15,17 @@ import pyarrow as pa
 from rs_assets.lib.llm.request import Outcome
 from rs_assets.lib.records import stable_hash
 
-EXTRA_SCHEMA = pa.schema([
-    ("cached_tokens", pa.int64()), ("finish_reason", pa.string()), ("error", pa.string()),
-    ("caption_index", pa.int32()), ("prompt_version", pa.string()), ("detail", pa.string()),
-    ("facts", pa.string()),
-])
+EXTRA_SCHEMA = pa.schema(
+    [
+        ("cached_tokens", pa.int64()),
+        ("finish_reason", pa.string()),
+        ("error", pa.string()),
+        ("caption_index", pa.int32()),
+        ("prompt_version", pa.string()),
+        ("detail", pa.string()),
+        ("facts", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,26 @@ class Usage:
     @classmethod
     def of(cls, outcomes: list[Outcome]) -> Usage:
         done = [o.completion for o in outcomes if o.completion is not None]
-        return cls(sum(c.prompt_tokens for c in done), sum(c.cached_tokens for c in done),
-                   sum(c.completion_tokens for c in done), sum(c.cost_usd for c in done))
+        return cls(
+            sum(c.prompt_tokens for c in done),
+            sum(c.cached_tokens for c in done),
+            sum(c.completion_tokens for c in done),
+            sum(c.cost_usd for c in done),
+        )
 
     def split(self, n: int) -> list[Usage]:
         def share(total: int, i: int) -> int:
             return total // n + (total % n if i == 0 else 0)
 
-        return [Usage(share(self.prompt_tokens, i), share(self.cached_tokens, i),
-                      share(self.completion_tokens, i), self.cost_usd / n) for i in range(n)]
+        return [
+            Usage(
+                share(self.prompt_tokens, i),
+                share(self.cached_tokens, i),
+                share(self.completion_tokens, i),
+                self.cost_usd / n,
+            )
+            for i in range(n)
+        ]
 
 
 def caption_id(rec: dict[str, Any], strategy: str, prompt_id: str, model: str, index: int) -> str:
@@ -55,9 +72,17 @@ def row_status(outcomes: list[Outcome]) -> tuple[str, str | None]:
     return ("dry_run" if any(o.status == "dry_run" for o in outcomes) else "ok"), None
 
 
-def caption_rows(rec: dict[str, Any], strategy: str, texts: list[str | None], outcomes: list[Outcome], *,
-                 prompt_id: str, model: str, index0: int = 0, facts: dict[str, Any] | None = None,
-                 ) -> list[dict[str, Any]]:
+def caption_rows(
+    rec: dict[str, Any],
+    strategy: str,
+    texts: list[str | None],
+    outcomes: list[Outcome],
+    *,
+    prompt_id: str,
+    model: str,
+    index0: int = 0,
+    facts: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Rows for the captions `outcomes` produced; when a call failed (or texts is empty) one failure row.
 
     Dry-run rows carry estimates and no text: stand-in answers are never presented as captions.
@@ -71,15 +96,29 @@ def caption_rows(rec: dict[str, Any], strategy: str, texts: list[str | None], ou
     finish = last.completion.finish_reason if last and last.completion else None
     rows = []
     for i, (text, usage) in enumerate(zip(texts, Usage.of(outcomes).split(len(texts)), strict=True)):
-        rows.append({
-            "caption_id": caption_id(rec, strategy, prompt_id, model, index0 + i),
-            "image_id": rec["image_id"], "record_id": rec["record_id"], "source": rec.get("source"),
-            "year": rec.get("year"), "strategy": strategy, "text": text if status == "ok" else None,
-            "model": model, "prompt_id": prompt_id, "request_hash": request_hash,
-            "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
-            "cost_usd": usage.cost_usd, "status": status, "cached_tokens": usage.cached_tokens,
-            "finish_reason": finish, "error": error, "caption_index": index0 + i,
-            "prompt_version": prompt_id.rsplit(".", 1)[-1], "detail": detail,
-            "facts": json.dumps(facts, sort_keys=True, default=str) if facts is not None else None,
-        })
+        rows.append(
+            {
+                "caption_id": caption_id(rec, strategy, prompt_id, model, index0 + i),
+                "image_id": rec["image_id"],
+                "record_id": rec["record_id"],
+                "source": rec.get("source"),
+                "year": rec.get("year"),
+                "strategy": strategy,
+                "text": text if status == "ok" else None,
+                "model": model,
+                "prompt_id": prompt_id,
+                "request_hash": request_hash,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "cost_usd": usage.cost_usd,
+                "status": status,
+                "cached_tokens": usage.cached_tokens,
+                "finish_reason": finish,
+                "error": error,
+                "caption_index": index0 + i,
+                "prompt_version": prompt_id.rsplit(".", 1)[-1],
+                "detail": detail,
+                "facts": json.dumps(facts, sort_keys=True, default=str) if facts is not None else None,
+            }
+        )
     return rows

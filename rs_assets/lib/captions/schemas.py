@@ -28,7 +28,7 @@ class GaiaAnswer(BaseModel):
     def _prefixed(cls, captions: list[str], info: ValidationInfo) -> list[str]:
         prefix = (info.context or {}).get("prefix", "")
         for caption in captions:
-            if not caption.startswith(prefix) or not caption[len(prefix):].strip():
+            if not caption.startswith(prefix) or not caption[len(prefix) :].strip():
                 raise ValueError(f"caption does not start with the required prefix {prefix!r}")
         return captions
 
@@ -74,12 +74,14 @@ def integrate_format(count: int) -> dict[str, Any]:
 def parse_gaia(prefix: str) -> Callable[[str], GaiaAnswer]:
     def parse(content: str) -> GaiaAnswer:
         return GaiaAnswer.model_validate_json(content, context={"prefix": prefix})
+
     return parse
 
 
 def parse_integrate(count: int) -> Callable[[str], IntegrateAnswer]:
     def parse(content: str) -> IntegrateAnswer:
         return IntegrateAnswer.model_validate_json(content, context={"count": count})
+
     return parse
 
 

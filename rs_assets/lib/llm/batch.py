@@ -27,8 +27,9 @@ TERMINAL = ("completed", "failed", "expired", "cancelled")
 ENDPOINT = "/v1/chat/completions"
 
 
-def chunk_lines(lines: list[tuple[str, bytes]], max_requests: int = MAX_REQUESTS,
-                max_bytes: int = MAX_BYTES) -> list[list[tuple[str, bytes]]]:
+def chunk_lines(
+    lines: list[tuple[str, bytes]], max_requests: int = MAX_REQUESTS, max_bytes: int = MAX_BYTES
+) -> list[list[tuple[str, bytes]]]:
     """Split (custom_id, JSONL line) pairs into files within the request and byte limits, in order."""
     chunks: list[list[tuple[str, bytes]]] = []
     size = 0
@@ -62,8 +63,14 @@ class BatchBackend:
     batch = True
     paced = False
 
-    def __init__(self, client: openai.AsyncOpenAI, lake: Lake, settings: LLMSettings,
-                 redact: Callable[[str], str], log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        client: openai.AsyncOpenAI,
+        lake: Lake,
+        settings: LLMSettings,
+        redact: Callable[[str], str],
+        log: logging.Logger | None = None,
+    ) -> None:
         self.client = client
         self.lake = lake
         self.settings = settings
@@ -120,12 +127,19 @@ class BatchBackend:
             batch_id = json.loads(self.lake.read_bytes(state_key))["batch_id"]
             self.log.info("resuming batch %s (%d requests)", batch_id, len(chunk))
             return batch_id
-        uploaded = await self.client.files.create(file=("requests.jsonl", b"".join(x for _, x in chunk)),
-                                                  purpose="batch")
-        batch = await self.client.batches.create(input_file_id=uploaded.id, endpoint=ENDPOINT,
-                                                 completion_window="24h", metadata={"producer": "rs_assets"})
-        self.lake.write_bytes(state_key, json.dumps({"batch_id": batch.id, "input_file_id": uploaded.id,
-                                                     "requests": len(chunk)}).encode())
+        uploaded = await self.client.files.create(
+            file=("requests.jsonl", b"".join(x for _, x in chunk)), purpose="batch"
+        )
+        batch = await self.client.batches.create(
+            input_file_id=uploaded.id,
+            endpoint=ENDPOINT,
+            completion_window="24h",
+            metadata={"producer": "rs_assets"},
+        )
+        self.lake.write_bytes(
+            state_key,
+            json.dumps({"batch_id": batch.id, "input_file_id": uploaded.id, "requests": len(chunk)}).encode(),
+        )
         self.log.info("submitted batch %s (%d requests)", batch.id, len(chunk))
         return batch.id
 

@@ -29,8 +29,13 @@ class ResponseStore:
         return Completion.from_json(json.loads(self.lake.read_bytes(key))["completion"])
 
     def _put(self, request: LLMRequest, completion: Completion) -> None:
-        record = {"fingerprint": request.fingerprint, "prompt_id": request.prompt_id, "model": request.model,
-                  "stored_at": datetime.now(UTC).isoformat(), "completion": completion.to_json()}
+        record = {
+            "fingerprint": request.fingerprint,
+            "prompt_id": request.prompt_id,
+            "model": request.model,
+            "stored_at": datetime.now(UTC).isoformat(),
+            "completion": completion.to_json(),
+        }
         self.lake.write_bytes(self.key(request.fingerprint), json.dumps(record, sort_keys=True).encode())
 
     async def get(self, fingerprint: str) -> Completion | None:

@@ -44,8 +44,10 @@ def completion_from_body(body: Mapping[str, Any]) -> Completion:
     message = choice.get("message") or {}
     usage = body.get("usage") or {}
     return Completion(
-        content=message.get("content"), refusal=message.get("refusal"),
-        finish_reason=choice.get("finish_reason"), model=body.get("model") or "",
+        content=message.get("content"),
+        refusal=message.get("refusal"),
+        finish_reason=choice.get("finish_reason"),
+        model=body.get("model") or "",
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         cached_tokens=int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),

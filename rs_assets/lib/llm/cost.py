@@ -44,8 +44,14 @@ def text_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def cost_usd(price: Price | None, prompt_tokens: int, cached_tokens: int, completion_tokens: int,
-             *, batch: bool = False) -> float:
+def cost_usd(
+    price: Price | None,
+    prompt_tokens: int,
+    cached_tokens: int,
+    completion_tokens: int,
+    *,
+    batch: bool = False,
+) -> float:
     """Dollars for one response; cached prompt tokens are billed at the cached rate. Unknown models cost 0."""
     if price is None:
         return 0.0

@@ -25,9 +25,14 @@ class OfflineBackend:
 
     async def complete(self, request: LLMRequest) -> Completion:
         content = self.answer(request)
-        return Completion(content=content, refusal=None, finish_reason="stop", model=self.model,
-                          prompt_tokens=request.prompt_tokens_estimate(),
-                          completion_tokens=text_tokens(content))
+        return Completion(
+            content=content,
+            refusal=None,
+            finish_reason="stop",
+            model=self.model,
+            prompt_tokens=request.prompt_tokens_estimate(),
+            completion_tokens=text_tokens(content),
+        )
 
     async def aclose(self) -> None:
         return None

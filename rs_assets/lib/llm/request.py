@@ -14,8 +14,13 @@ from typing import Any
 from rs_assets.lib.llm.cost import MESSAGE_OVERHEAD_TOKENS, image_tokens, text_tokens
 from rs_assets.lib.records import stable_hash
 
-IMAGE_MIME = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
-              "gif": "image/gif"}
+IMAGE_MIME = {
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}
 
 # Outcome.status vocabulary. Never reuse a code for another meaning.
 STATUSES: dict[str, str] = {
@@ -76,9 +81,18 @@ class LLMRequest:
 
     @property
     def fingerprint(self) -> str:
-        return stable_hash("chat", self.model, self.system, self.user, self.prompt_id,
-                           asdict(self.image) if self.image else None, self.response_format,
-                           self.max_tokens, self.temperature, length=32)
+        return stable_hash(
+            "chat",
+            self.model,
+            self.system,
+            self.user,
+            self.prompt_id,
+            asdict(self.image) if self.image else None,
+            self.response_format,
+            self.max_tokens,
+            self.temperature,
+            length=32,
+        )
 
     def body(self, image_url: str | None) -> dict[str, Any]:
         """The chat-completions body; `image_url` is the resolved data URL of `image`."""

@@ -66,10 +66,17 @@ def judge(completion: Completion, parse: Parser) -> tuple[str, Any, str | None]:
 
 
 class Runner:
-    def __init__(self, backend: Backend, store: ResponseStore, settings: LLMSettings, *,
-                 offline: Backend | None = None, batch_backend: Batcher | None = None,
-                 log: logging.Logger | None = None,
-                 redact: Callable[[str], str] = lambda s: s) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        store: ResponseStore,
+        settings: LLMSettings,
+        *,
+        offline: Backend | None = None,
+        batch_backend: Batcher | None = None,
+        log: logging.Logger | None = None,
+        redact: Callable[[str], str] = lambda s: s,
+    ) -> None:
         self.backend = backend
         self.batch_backend = batch_backend  # Batch API, for requests run with batch=True
         self.offline = offline  # answers stand-ins during a dry run
@@ -102,8 +109,9 @@ class Runner:
             return Outcome(request, status, value, stored, error)
         if self.settings.dry_run:
             return await self._estimate(request, parse, batch=backend.batch)
-        reserve = cost_usd(self._price(request.model), request.admission_tokens(), 0, request.max_tokens,
-                           batch=backend.batch)
+        reserve = cost_usd(
+            self._price(request.model), request.admission_tokens(), 0, request.max_tokens, batch=backend.batch
+        )
         if not self.budget.reserve(fp, reserve):
             self.stats["budget_refused"] += 1
             return Outcome(request, "budget_exhausted", error="budget exhausted before this request")
@@ -118,9 +126,13 @@ class Runner:
             error = self.redact(str(exc))
             self.log.warning("LLM request %s (%s) failed: %s", fp[:12], request.prompt_id, error)
             return Outcome(request, "failed", error=error)
-        completion.cost_usd = cost_usd(self._price(request.model), completion.prompt_tokens,
-                                       completion.cached_tokens, completion.completion_tokens,
-                                       batch=backend.batch)
+        completion.cost_usd = cost_usd(
+            self._price(request.model),
+            completion.prompt_tokens,
+            completion.cached_tokens,
+            completion.completion_tokens,
+            batch=backend.batch,
+        )
         self.budget.settle(fp, completion.cost_usd)
         self._account(completion)
         status, value, error = judge(completion, parse)
@@ -156,8 +168,16 @@ class Runner:
     async def _estimate(self, request: LLMRequest, parse: Parser, *, batch: bool) -> Outcome:
         """Dry run: price what would be sent; an offline stand-in answer lets later stages be estimated."""
         prompt, completion_tokens = request.prompt_tokens_estimate(), request.expected_completion_tokens
-        est = Completion(None, None, "dry_run", request.model, prompt, 0, completion_tokens,
-                         cost_usd(self._price(request.model), prompt, 0, completion_tokens, batch=batch))
+        est = Completion(
+            None,
+            None,
+            "dry_run",
+            request.model,
+            prompt,
+            0,
+            completion_tokens,
+            cost_usd(self._price(request.model), prompt, 0, completion_tokens, batch=batch),
+        )
         self.stats["est_calls"] += 1
         self.stats["est_prompt_tokens"] += prompt
         self.stats["est_completion_tokens"] += completion_tokens
@@ -181,9 +201,21 @@ class Runner:
                 await backend.aclose()
 
     def summary(self) -> dict[str, Any]:
-        keys = ("calls", "attempts", "retries", "cache_hits", "failed_requests", "budget_refused",
-                "prompt_tokens", "cached_tokens", "completion_tokens", "batch_deferred",
-                "est_calls", "est_prompt_tokens", "est_completion_tokens")
+        keys = (
+            "calls",
+            "attempts",
+            "retries",
+            "cache_hits",
+            "failed_requests",
+            "budget_refused",
+            "prompt_tokens",
+            "cached_tokens",
+            "completion_tokens",
+            "batch_deferred",
+            "est_calls",
+            "est_prompt_tokens",
+            "est_completion_tokens",
+        )
         out: dict[str, Any] = {k: int(self.stats.get(k, 0)) for k in keys}
         out["cost_usd"] = self.spent["cost_usd"]
         out["est_cost_usd"] = self.spent["est_cost_usd"]
