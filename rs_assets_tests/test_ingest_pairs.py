@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from rs_assets.lib.connectors import fetch_items
-from rs_assets.lib.connectors.pairs import DEFAULT_KEYWORDS, keyword_pattern
+from rs_assets.lib.connectors.pairs import keyword_pattern
 from rs_assets.lib.ingest import to_row
 from rs_assets.lib.lake import Lake
+from rs_assets.lib.pool import RS_LEXICON
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes
 
@@ -219,7 +220,7 @@ def test_ssrf_guard_blocks_everything_without_opt_in(site: tuple[Site, str], tmp
 
 
 def test_keyword_lexicon_and_year_config() -> None:
-    pattern = keyword_pattern(DEFAULT_KEYWORDS)
+    pattern = keyword_pattern(RS_LEXICON)
     assert (
         pattern.search("An AERIAL photo") and pattern.search("remote-sensing data") and pattern.search("UAVs")
     )

@@ -87,7 +87,7 @@ class PairsSource(_HttpSource):
     id_column: str | None = Field(None, description="native id; default the canonical URL")
     date_column: str | None = Field(None, validate_default=True)
     keyword_prefilter: bool = True
-    keywords: list[str] | None = Field(None, description="default connectors.pairs.DEFAULT_KEYWORDS")
+    keywords: list[str] | None = Field(None, description="default: the terms of pool.RS_LEXICON")
     requests_per_second: float = Field(50.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
     workers: int = Field(32, ge=1)

@@ -16,57 +16,19 @@ from rs_assets.lib.connectors.files import read_rows
 from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.connectors.state import HttpState, attach_image
 from rs_assets.lib.lake import Lake
+from rs_assets.lib.pool import RS_LEXICON
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import PairsSource
 
-# Whole words, case-insensitive, optional plural "s"; multi-word terms match across spaces, "-" or "_".
-# Sensor names that are common words ("spot", "aster") are left out: they would admit noise, not RS.
-DEFAULT_KEYWORDS: tuple[str, ...] = (
-    "satellite",
-    "aerial",
-    "orthophoto",
-    "orthoimage",
-    "orthomosaic",
-    "orthophotograph",
-    "remote sensing",
-    "remotely sensed",
-    "earth observation",
-    "bird's eye view",
-    "birds eye view",
-    "overhead view",
-    "top down view",
-    "from space",
-    "from orbit",
-    "drone",
-    "uav",
-    "airborne",
-    "landsat",
-    "sentinel",
-    "modis",
-    "viirs",
-    "worldview",
-    "quickbird",
-    "geoeye",
-    "ikonos",
-    "pleiades",
-    "planetscope",
-    "rapideye",
-    "gaofen",
-    "naip",
-    "copernicus",
-    "google earth",
-    "multispectral",
-    "hyperspectral",
-    "synthetic aperture radar",
-    "sar image",
-    "lidar",
-    "ndvi",
-)
 _LATLON = (("lat", "lon"), ("latitude", "longitude"))
 
 
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str]:
-    """One regex for the lexicon (compiled once per run, matched per row)."""
+    """One regex for the prefilter: any lexicon term as a whole word, case-insensitive, optional plural,
+    multi-word terms across spaces, "-" or "_" (compiled once per run, matched per row).
+
+    The default lexicon is the pool's RS_LEXICON, so a text is prefiltered exactly when no term that
+    could give it an RS relevance score is present."""
     terms = sorted({r"[\s_-]+".join(map(re.escape, k.lower().split())) for k in keywords if k.strip()})
     return re.compile(r"\b(?:" + "|".join(terms) + r")s?\b", re.IGNORECASE)
 
@@ -104,7 +66,7 @@ def pair_item(
 
 def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterator[RawItem]:
     """Every row of `year`: prefilter decisions at once, downloads concurrently; duplicates once."""
-    keywords = keyword_pattern(source.keywords or DEFAULT_KEYWORDS) if source.keyword_prefilter else None
+    keywords = keyword_pattern(source.keywords or RS_LEXICON) if source.keyword_prefilter else None
 
     def items() -> Iterator[RawItem]:
         seen: set[str] = set()
