@@ -88,7 +88,7 @@ def run_estimate(key: str) -> int:
     from rs_assets.lib.lake import Lake, table_key
     from rs_assets.lib.llm.settings import LLMSettings
     from rs_assets.lib.partitions import parse_key
-    from rs_assets.lib.selection import representative_rows
+    from rs_assets.lib.selection import canonical_records
 
     source, year = parse_key(key)
     lake = Lake(settings.lake_root())
@@ -96,7 +96,7 @@ def run_estimate(key: str) -> int:
     if not all(lake.has(k) for k in needed):
         print(f"materialise raw_scrape, filtered_pool and image_clusters for {key} first", file=sys.stderr)
         return 2
-    records = representative_rows(lake.read_table(needed[0]), lake.read_table(needed[1]), canonical_only=True)
+    records = canonical_records(lake.read_table(needed[0]), lake.read_table(needed[1]))
     os.environ.setdefault("RS_ASSETS_LLM", "openai")  # estimate what the paid backend would cost
     llm = replace(LLMSettings.from_env(), dry_run=True)
     result = caption_partition(records.to_pylist(), list(SOURCES[source].captions), lake, llm)

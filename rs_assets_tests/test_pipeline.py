@@ -116,7 +116,7 @@ def test_release_exports_load_as_training_code_expects(demo: dict) -> None:
     rows = (release / "open_clip" / "train.csv").read_text().splitlines()
     assert rows[0] == "filepath,caption" and len(rows) > 1
     first_path = rows[1].split(",", 1)[0]
-    Image.open(first_path).verify()
+    Image.open(release / first_path).verify()  # relative to the release folder
     assert "0-1000 scale" in (release / "README.md").read_text()
 
 

@@ -166,3 +166,11 @@ def read_partition(
         raise dg.Failure(f"{asset} has no partition {source}|{year} at {lake.uri(key)}: materialise it first")
     table = lake.read_table(key)
     return table.select(list(columns)) if columns else table
+
+
+def read_global(lake: Lake, asset: str) -> pa.Table:
+    """A global asset's table; a clear failure naming what to materialise when it is missing."""
+    key = table_key(asset)
+    if not lake.has(key):
+        raise dg.Failure(f"{asset} was never materialised ({lake.uri(key)}): run partition_job first")
+    return lake.read_table(key)

@@ -15,8 +15,7 @@ import pyarrow as pa
 from rs_assets.lib.llm.request import STATUSES as CAPTION_STATUSES
 from rs_assets.lib.records import DROP_REASONS, RAW_STATUSES
 from rs_assets.lib.sources import INSTRUCTION_TASKS
-
-SPLITS = ("train", "val", "test")
+from rs_assets.lib.splits import SPLITS
 
 
 def _rules() -> dict[str, list[tuple[str, dict[str, Any]]]]:

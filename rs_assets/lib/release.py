@@ -10,7 +10,7 @@ import io
 import json
 import re
 import tarfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -18,9 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rs_assets.lib.expectations import SPLITS
+from rs_assets.lib.instructions import CAPTION_PREFERENCE
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.records import DROP_REASONS
+from rs_assets.lib.splits import SPLITS, assign_split
 from rs_assets.lib.tables import SCHEMAS
 
 MANIFEST = pa.schema(
@@ -34,6 +35,26 @@ MANIFEST = pa.schema(
     ]
 )
 SHARD_SIZE = 1000
+RECORD_COLUMNS = (
+    "record_id",
+    "image_ext",
+    "url",
+    "page_url",
+    "credits",
+    "lat",
+    "lon",
+    "captured_at",
+    "sensor",
+    "gsd_m",
+    "labels",
+    "title",
+)
+EXCLUSION_REASONS = {
+    "vlm_not_remote_sensing": "GAIA's vision call answered is_remote_sensing = false",
+    "vlm_chart": "GAIA's vision call answered is_chart = true",
+    "not_processed": "canonical image whose partition has not run benchmark_splits yet",
+    "no_caption": "no ok final caption (meta, gaia or mpgi) for the image",
+}
 TOKEN = re.compile(r"[a-z0-9]+")
 
 
@@ -41,48 +62,73 @@ def _ok(table: pa.Table | None) -> pa.Table | None:
     return None if table is None else table.filter(pc.equal(table["status"], "ok"))
 
 
-def release_samples(lake: Lake) -> dict[str, list[dict[str, Any]]]:
-    """Canonical images with split, record metadata and ok captions, by split."""
-    splits, raw = lake.read_all("benchmark_splits"), lake.read_all("raw_scrape")
-    if splits is None or raw is None:
+def vlm_rejected(caps: pa.Table | None) -> dict[str, str]:
+    """Images GAIA's vision call judged not remote sensing, or a chart (its booleans as pool scores),
+    with the exclusion reason."""
+    if caps is None or "facts" not in caps.column_names:
         return {}
-    caps = _ok(lake.read_all("captions"))
+    rejected = {}
+    for row in caps.filter(pc.equal(caps["strategy"], "gaia")).select(["image_id", "facts"]).to_pylist():
+        facts = json.loads(row["facts"]) if row["facts"] else {}
+        if facts.get("is_remote_sensing") is False:
+            rejected[row["image_id"]] = "vlm_not_remote_sensing"
+        elif facts.get("is_chart") is True:
+            rejected.setdefault(row["image_id"], "vlm_chart")
+    return rejected
+
+
+def _training_captions(caps: pa.Table | None) -> dict[str, list[dict[str, Any]]]:
+    """Final ok captions per image, preferred strategy first (intermediate perspectives excluded)."""
     by_image: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for cap in (
-        [] if caps is None else caps.select(["caption_id", "image_id", "strategy", "text"]).to_pylist()
-    ):
-        by_image[cap["image_id"]].append(cap)
-    records = {
-        r["record_id"]: r
-        for r in raw.select(
-            [
-                "record_id",
-                "image_ext",
-                "url",
-                "page_url",
-                "credits",
-                "lat",
-                "lon",
-                "captured_at",
-                "sensor",
-                "gsd_m",
-                "labels",
-                "title",
-            ]
-        ).to_pylist()
-    }
+    if caps is None:
+        return by_image
+    for cap in caps.select(["caption_id", "image_id", "strategy", "text"]).to_pylist():
+        if cap["strategy"] in CAPTION_PREFERENCE and cap["text"]:
+            by_image[cap["image_id"]].append(cap)
+    for caps_of in by_image.values():
+        caps_of.sort(key=lambda c: (CAPTION_PREFERENCE.index(c["strategy"]), c["caption_id"]))
+    return by_image
+
+
+def release_samples(lake: Lake) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, str]]]:
+    """Canonical images by split, with record metadata and captions; and every canonical image held
+    back, with its reason.
+
+    Canonical status, cluster and split come from the CURRENT image_clusters (a partition built
+    later may have replaced a canonical image or merged clusters), so a release never exports two
+    members of one cluster nor lets a cluster straddle splits, whatever the partitions' ages.
+    """
+    clusters, raw = lake.read_all("image_clusters"), lake.read_all("raw_scrape")
+    splits = lake.read_all("benchmark_splits", columns=["image_id", "split"])
+    if clusters is None or raw is None or splits is None:
+        return {}, []
+    caps = _ok(lake.read_all("captions"))
+    rejected = vlm_rejected(caps)
+    by_image = _training_captions(caps)
+    processed = dict(zip(splits["image_id"].to_pylist(), splits["split"].to_pylist(), strict=True))
+    records = {r["record_id"]: r for r in raw.select(list(RECORD_COLUMNS)).to_pylist()}
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in splits.filter(pc.field("is_canonical")).sort_by("image_id").to_pylist():
+    excluded = []
+    for row in clusters.filter(pc.field("is_canonical")).sort_by("image_id").to_pylist():
+        image = row["image_id"]
+        reason = rejected.get(image) or (None if image in processed else "not_processed")
+        reason = reason or (None if by_image.get(image) else "no_caption")
+        if reason:
+            excluded.append({"image_id": image, "reason": reason})
+            continue
+        split = assign_split(row["cluster_id"], row["geo_cell"])
         rec = records[row["record_id"]]
-        out[row["split"]].append(
+        out[split].append(
             {
                 **rec,
                 **row,
-                "image": f"images/{row['image_id']}.{rec['image_ext']}",
-                "captions": sorted(by_image[row["image_id"]], key=lambda c: c["caption_id"]),
+                "split": split,
+                "stale_partition": processed[image] != split,
+                "image": f"images/{image}.{rec['image_ext']}",
+                "captions": by_image[image],
             }
         )
-    return dict(out)
+    return dict(out), excluded
 
 
 def _json_meta(sample: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +174,13 @@ class ReleaseWriter:
             }
         )
 
+    def remove_stale(self) -> None:
+        """Delete files a previous release of the same version left that this one did not write."""
+        written = {self.key(m["path"]) for m in self.manifest}
+        for key in self.lake.list(f"release/{self.version}/"):
+            if key not in written:
+                self.lake.delete(key)
+
     def put_table(self, path: str, table: pa.Table, fmt: str, split: str | None) -> None:
         buf = io.BytesIO()
         pq.write_table(table, buf)
@@ -159,7 +212,7 @@ def write_release(
     card: Callable[[dict[str, Any]], str],
 ) -> list[dict[str, Any]]:
     """Every export for every split; returns the manifest rows. `conversations`: image_id -> LLaVA rows."""
-    samples = release_samples(lake)
+    samples, excluded = release_samples(lake)
     out = ReleaseWriter(lake, version)
     karpathy, sent_id = [], 0
     for split in SPLITS:
@@ -174,7 +227,7 @@ def write_release(
             split,
             len(llava),
         )
-        pairs = [(lake.uri(out.key(s["image"])), c["text"]) for s in rows for c in s["captions"]]
+        pairs = [(s["image"], c["text"]) for s in rows for c in s["captions"]]
         out.put(f"open_clip/{split}.csv", _csv(pairs), "open_clip_csv", split, len(pairs))
         hf = pa.Table.from_pylist(
             [
@@ -267,10 +320,21 @@ def write_release(
     stats = {
         "version": version,
         "splits": {k: len(v) for k, v in samples.items()},
+        "excluded": dict(Counter(e["reason"] for e in excluded)),
+        "stale_partitions": sum(s["stale_partition"] for v in samples.values() for s in v),
         "captions": sum(len(s["captions"]) for v in samples.values() for s in v),
         "conversations": sum(len(conversations.get(s["image_id"], [])) for v in samples.values() for s in v),
     }
+    out.put_table(
+        "excluded.parquet",
+        pa.Table.from_pylist(
+            excluded, schema=pa.schema([("image_id", pa.string()), ("reason", pa.string())])
+        ),
+        "exclusions",
+        None,
+    )
     out.put("README.md", card(stats).encode(), "dataset_card", None, 0)
+    out.remove_stale()
     return out.manifest
 
 
@@ -291,25 +355,39 @@ RS-GPT4V methods). Every file is rebuilt by one command and every row names its 
         + f"""
 
 Captions: {stats["captions"]}. Conversations: {stats["conversations"]}.
+Canonical images held back, by reason (listed in `excluded.parquet`): {stats["excluded"] or "none"}.
+Images whose partition predates a change of its cluster (re-materialise them to refresh their
+captions): {stats["stale_partitions"]}.
 
 ## Files
 - `images/<image_id>.<ext>`: original bytes; `image_id` is the sha256 of the file.
 - `llava/<split>.json`: LLaVA conversations `{{id, image, conversations: [{{from, value}}]}}`.
   Boxes are integers on a **0-1000 scale** `[x1, y1, x2, y2]` relative to image width/height.
-- `open_clip/<split>.csv`: `filepath,caption`, one row per caption (all strategies).
+- `open_clip/<split>.csv`: `filepath,caption`, one row per final caption (`meta`, `gaia`, `mpgi`);
+  `filepath` is relative to this folder (run training from here, or prefix it).
+- `excluded.parquet`: every canonical image held back, with its reason (table below).
 - `hf/<split>.parquet`: `datasets.load_dataset("parquet", data_files=...)`; `strategy` says which
-  captioner wrote the text (`meta` RS5M templates, `gaia`, `mpgi`, `mpgi_perspective`).
-- `webdataset/<split>-NNNNNN.tar` (+ same-name Parquet): `key.<ext>`, `key.txt`, `key.json`.
+  captioner wrote the text (`meta` RS5M templates, `gaia`, `mpgi`).
+- `webdataset/<split>-NNNNNN.tar` (+ same-name Parquet): `key.<ext>`, `key.txt` (the preferred
+  caption: `mpgi`, else `gaia`, else `meta`), `key.json` (metadata).
 - `karpathy/dataset_rs.json`: RSICD/UCM-style `images[].filename/split/sentences[].raw/tokens`.
 
 ## Splits
 70/20/10 by a hash of the cluster's 0.25-degree geo cell (else its cluster id): near-duplicates and
-neighbouring scenes never straddle splits, and new data never moves existing images.
+neighbouring scenes never straddle splits, and new data moves an image only when it joins
+another cluster. Splits are recomputed from the current clusters at release time.
 
 ## Columns of the source tables
 | table | columns |
 |---|---|
 {columns}
+
+## Release exclusion reasons
+| code | meaning |
+|---|---|
+"""
+        + "\n".join(f"| `{k}` | {v} |" for k, v in EXCLUSION_REASONS.items())
+        + f"""
 
 ## Pool drop reasons
 | code | meaning |

@@ -44,6 +44,10 @@ class _Base(BaseModel):
     min_words: int = Field(3, ge=0, description="text filter: more than 2 words (DataComp basic)")
     min_chars: int = Field(6, ge=0, description="text filter: more than 5 characters")
     rs_filter: bool | None = Field(None, description="apply not_remote_sensing; default True for pairs")
+    rs_scorer: Literal["lexicon", "text_embedding", "clip"] = Field(
+        "lexicon", description="RS relevance scorer; model scorers are optional extras, lexicon fallback"
+    )
+    max_pixels: int = Field(178_956_970, ge=1, description="decompression-bomb guard, checked on the header")
 
 
 class SyntheticSource(_Base):

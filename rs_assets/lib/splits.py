@@ -8,10 +8,15 @@ existing image unless its cluster changes.
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rs_assets.lib.records import stable_hash
 
 SPLIT_SHARES = (("train", 0.7), ("val", 0.2), ("test", 0.1))
+SPLITS = tuple(name for name, _ in SPLIT_SHARES)
 GEO_CELL_DEG = 0.25
 
 
@@ -32,3 +37,21 @@ def assign_split(cluster_id: str, cell: str | None) -> str:
             return name
         u -= share
     return SPLIT_SHARES[-1][0]
+
+
+def split_rows(clusters: pa.Table, record_ids: set[str]) -> list[dict[str, Any]]:
+    """A row per image represented by one of `record_ids` (canonical or not: duplicates follow)."""
+    mine = clusters.filter(pc.is_in(clusters["record_id"], pa.array(sorted(record_ids), pa.string())))
+    return [
+        {
+            "image_id": r["image_id"],
+            "record_id": r["record_id"],
+            "cluster_id": r["cluster_id"],
+            "source": r["source"],
+            "year": r["year"],
+            "geo_cell": r["geo_cell"],
+            "is_canonical": r["is_canonical"],
+            "split": assign_split(r["cluster_id"], r["geo_cell"]),
+        }
+        for r in mine.sort_by("image_id").to_pylist()
+    ]

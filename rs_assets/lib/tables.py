@@ -93,6 +93,7 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("completion_tokens", pa.int64()),
             ("cost_usd", pa.float64()),
             ("status", pa.string()),
+            ("facts", pa.string()),
         ]
     ),
     "instruction_sets": pa.schema(

@@ -10,14 +10,14 @@ from rs_assets.defs.common import (
     contract_specs,
     counts,
     partition,
+    read_global,
     read_partition,
     write_partition,
 )
 from rs_assets.lib.captions import caption_check_problems, caption_partition
-from rs_assets.lib.lake import table_key
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets.lib.reconcile import coverage_reconciliation
-from rs_assets.lib.selection import representative_rows
+from rs_assets.lib.selection import canonical_records
 
 
 @dg.asset(
@@ -40,7 +40,7 @@ def captions(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.Materi
     source, year, cfg = partition(context)
     store = lake.lake()
     raw = read_partition(store, "raw_scrape", source, year)
-    records = representative_rows(raw, store.read_table(table_key("image_clusters")), canonical_only=True)
+    records = canonical_records(raw, read_global(store, "image_clusters"))
     settings = LLMSettings.from_env()
     result = caption_partition(records.to_pylist(), list(cfg.captions), store, settings, log=context.log)
     table = result.table

@@ -11,13 +11,13 @@ from rs_assets.defs.common import (
     contract_specs,
     counts,
     partition,
+    read_global,
     read_partition,
     write_partition,
 )
 from rs_assets.lib.instructions import build_instructions
-from rs_assets.lib.lake import table_key
 from rs_assets.lib.reconcile import coverage_reconciliation
-from rs_assets.lib.selection import representative_rows
+from rs_assets.lib.selection import canonical_records
 from rs_assets.lib.tables import from_rows
 
 EXTRA = pa.schema([("prompt_id", pa.string()), ("status", pa.string()), ("skip_reason", pa.string())])
@@ -35,7 +35,7 @@ def instruction_sets(context: dg.AssetExecutionContext, lake: LakeResource) -> d
     source, year, cfg = partition(context)
     store = lake.lake()
     raw = read_partition(store, "raw_scrape", source, year)
-    records = representative_rows(raw, store.read_table(table_key("image_clusters")), canonical_only=True)
+    records = canonical_records(raw, read_global(store, "image_clusters"))
     caps = read_partition(
         store, "captions", source, year, ["caption_id", "image_id", "strategy", "text", "status"]
     )

@@ -1,7 +1,6 @@
 """filtered_pool: every raw row with a decision (kept, or a drop_reason) and the filter scores."""
 
 import dagster as dg
-import pyarrow as pa
 
 from rs_assets.defs.common import (
     PARTITIONS,
@@ -16,16 +15,7 @@ from rs_assets.defs.common import (
 )
 from rs_assets.lib.pool import pool_partition
 from rs_assets.lib.reconcile import pool_reconciliation
-
-
-def with_coordinates(pool: pa.Table, raw: pa.Table) -> pa.Table:
-    """Carry lat/lon so the global clustering can give each cluster a geo cell without raw reads."""
-    coords = raw.select(["record_id", "lat", "lon"])
-    return (
-        pool.drop_columns([c for c in ("lat", "lon") if c in pool.column_names])
-        .join(coords, keys="record_id", join_type="left outer")
-        .sort_by("record_id")
-    )
+from rs_assets.lib.selection import with_coordinates
 
 
 @dg.asset(
@@ -41,7 +31,14 @@ def filtered_pool(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     source, year, cfg = partition(context)
     store = lake.lake()
     raw = read_partition(store, "raw_scrape", source, year)
-    pool = pool_partition(raw, cfg, load_image=store.get_image, put_thumb=store.put_thumb)
+    pool = pool_partition(
+        raw,
+        cfg,
+        load_image=store.get_image,
+        put_thumb=store.put_thumb,
+        max_pixels=cfg.max_pixels,
+        rs_scorer=cfg.rs_scorer,
+    )
     pool = with_coordinates(pool, raw)
     metadata = write_partition(context, store, "filtered_pool", pool, source=source, year=year, config=cfg)
     reasons = counts(r for r in pool["drop_reason"].to_pylist() if r is not None)

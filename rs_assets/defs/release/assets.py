@@ -16,7 +16,7 @@ class ReleaseConfig(dg.Config):
 
 @dg.asset(
     group_name=STAGE_GROUP,
-    deps=["benchmark_splits", "captions", "instruction_sets"],
+    deps=["raw_scrape", "image_clusters", "benchmark_splits", "captions", "instruction_sets"],
     check_specs=[
         dg.AssetCheckSpec(
             "non_empty_splits",

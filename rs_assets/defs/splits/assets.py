@@ -12,36 +12,18 @@ from rs_assets.defs.common import (
     contract_specs,
     counts,
     partition,
+    read_global,
     read_partition,
     write_partition,
 )
-from rs_assets.lib.lake import table_key
-from rs_assets.lib.splits import assign_split
+from rs_assets.lib.splits import split_rows
 from rs_assets.lib.tables import from_rows
-
-
-def split_rows(clusters: pa.Table, record_ids: set[str]) -> list[dict]:
-    """A row per image represented by one of `record_ids` (canonical or not: duplicates follow)."""
-    mine = clusters.filter(pc.is_in(clusters["record_id"], pa.array(sorted(record_ids), pa.string())))
-    return [
-        {
-            "image_id": r["image_id"],
-            "record_id": r["record_id"],
-            "cluster_id": r["cluster_id"],
-            "source": r["source"],
-            "year": r["year"],
-            "geo_cell": r["geo_cell"],
-            "is_canonical": r["is_canonical"],
-            "split": assign_split(r["cluster_id"], r["geo_cell"]),
-        }
-        for r in mine.sort_by("image_id").to_pylist()
-    ]
 
 
 @dg.asset(
     partitions_def=PARTITIONS,
     group_name=STAGE_GROUP,
-    deps=["instruction_sets", "image_clusters"],
+    deps=["filtered_pool", "instruction_sets", "image_clusters"],
     check_specs=contract_specs("benchmark_splits"),
     kinds={"parquet"},
     description="70/20/10 by hash of the cluster's geo cell (else cluster id): near-duplicates and "
@@ -54,7 +36,7 @@ def benchmark_splits(context: dg.AssetExecutionContext, lake: LakeResource) -> d
         pc.field("kept")
     )
     kept_ids = set(kept["record_id"].to_pylist())
-    clusters = store.read_table(table_key("image_clusters"))
+    clusters = read_global(store, "image_clusters")
     table = from_rows(
         "benchmark_splits", split_rows(clusters, kept_ids), pa.schema([("is_canonical", pa.bool_())])
     )
