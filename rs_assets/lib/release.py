@@ -35,6 +35,7 @@ MANIFEST = pa.schema(
     ]
 )
 SHARD_SIZE = 1000
+CAPTION_COLUMNS = ["caption_id", "image_id", "record_id", "strategy", "text", "status", "facts"]
 RECORD_COLUMNS = (
     "record_id",
     "image_ext",
@@ -77,17 +78,43 @@ def vlm_rejected(caps: pa.Table | None) -> dict[str, str]:
     return rejected
 
 
-def _training_captions(caps: pa.Table | None) -> dict[str, list[dict[str, Any]]]:
+def _by_representative(table: pa.Table | None, representative: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows written for an image by its CURRENT representative record only: when a later partition
+    takes an image over, the earlier partition's rows for it are superseded, not exported twice."""
+    if table is None:
+        return []
+    return [r for r in table.to_pylist() if representative.get(r["image_id"]) == r["record_id"]]
+
+
+def _training_captions(
+    caps: pa.Table | None, representative: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
     """Final ok captions per image, preferred strategy first (intermediate perspectives excluded)."""
     by_image: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if caps is None:
-        return by_image
-    for cap in caps.select(["caption_id", "image_id", "strategy", "text"]).to_pylist():
+    for cap in _by_representative(caps, representative):
         if cap["strategy"] in CAPTION_PREFERENCE and cap["text"]:
             by_image[cap["image_id"]].append(cap)
     for caps_of in by_image.values():
         caps_of.sort(key=lambda c: (CAPTION_PREFERENCE.index(c["strategy"]), c["caption_id"]))
     return by_image
+
+
+def conversations_by_image(lake: Lake, representative: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """LLaVA records (`id`, `task`, `conversations`) of ok instruction rows, per image."""
+    table = lake.read_all(
+        "instruction_sets",
+        columns=["instruction_id", "image_id", "record_id", "task", "conversations", "status"],
+    )
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in sorted(_by_representative(_ok(table), representative), key=lambda r: r["instruction_id"]):
+        out[row["image_id"]].append(
+            {
+                "id": row["instruction_id"],
+                "task": row["task"],
+                "conversations": json.loads(row["conversations"]),
+            }
+        )
+    return out
 
 
 def release_samples(lake: Lake) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, str]]]:
@@ -102,9 +129,13 @@ def release_samples(lake: Lake) -> tuple[dict[str, list[dict[str, Any]]], list[d
     splits = lake.read_all("benchmark_splits", columns=["image_id", "split"])
     if clusters is None or raw is None or splits is None:
         return {}, []
-    caps = _ok(lake.read_all("captions"))
+    representative = dict(
+        zip(clusters["image_id"].to_pylist(), clusters["record_id"].to_pylist(), strict=True)
+    )
+    caps = _ok(lake.read_all("captions", columns=CAPTION_COLUMNS))
     rejected = vlm_rejected(caps)
-    by_image = _training_captions(caps)
+    by_image = _training_captions(caps, representative)
+    conversations = conversations_by_image(lake, representative)
     processed = dict(zip(splits["image_id"].to_pylist(), splits["split"].to_pylist(), strict=True))
     records = {r["record_id"]: r for r in raw.select(list(RECORD_COLUMNS)).to_pylist()}
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -126,6 +157,7 @@ def release_samples(lake: Lake) -> tuple[dict[str, list[dict[str, Any]]], list[d
                 "stale_partition": processed[image] != split,
                 "image": f"images/{image}.{rec['image_ext']}",
                 "captions": by_image[image],
+                "conversations": conversations[image],
             }
         )
     return dict(out), excluded
@@ -205,13 +237,8 @@ def _tar(members: list[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
-def write_release(
-    lake: Lake,
-    version: str,
-    conversations: dict[str, list[dict[str, Any]]],
-    card: Callable[[dict[str, Any]], str],
-) -> list[dict[str, Any]]:
-    """Every export for every split; returns the manifest rows. `conversations`: image_id -> LLaVA rows."""
+def write_release(lake: Lake, version: str, card: Callable[[dict[str, Any]], str]) -> list[dict[str, Any]]:
+    """Every export for every split, the exclusions and the card; returns the manifest rows."""
     samples, excluded = release_samples(lake)
     out = ReleaseWriter(lake, version)
     karpathy, sent_id = [], 0
@@ -219,7 +246,7 @@ def write_release(
         rows = samples.get(split, [])
         for s in rows:
             out.put(s["image"], lake.get_image(s["image_id"], s["image_ext"]), "image", split, 1)
-        llava = [dict(c, image=s["image"]) for s in rows for c in conversations.get(s["image_id"], [])]
+        llava = [dict(c, image=s["image"]) for s in rows for c in s["conversations"]]
         out.put(
             f"llava/{split}.json",
             json.dumps(llava, ensure_ascii=False, indent=1).encode(),
@@ -323,7 +350,7 @@ def write_release(
         "excluded": dict(Counter(e["reason"] for e in excluded)),
         "stale_partitions": sum(s["stale_partition"] for v in samples.values() for s in v),
         "captions": sum(len(s["captions"]) for v in samples.values() for s in v),
-        "conversations": sum(len(conversations.get(s["image_id"], [])) for v in samples.values() for s in v),
+        "conversations": sum(len(s["conversations"]) for v in samples.values() for s in v),
     }
     out.put_table(
         "excluded.parquet",

@@ -1,10 +1,7 @@
 """release: export bundles (LLaVA, open_clip, HF Parquet, WebDataset, Karpathy) and the dataset card."""
 
-import json
-from collections import defaultdict
 
 import dagster as dg
-import pyarrow.compute as pc
 
 from rs_assets.defs.common import STAGE_GROUP, LakeResource, counts, write_partition
 from rs_assets.lib.release import dataset_card, manifest_table, write_release
@@ -33,20 +30,7 @@ def release(
     context: dg.AssetExecutionContext, config: ReleaseConfig, lake: LakeResource
 ) -> dg.MaterializeResult:
     store = lake.lake()
-    instructions = store.read_all("instruction_sets")
-    conversations: dict[str, list[dict]] = defaultdict(list)
-    if instructions is not None:
-        for row in (
-            instructions.filter(pc.equal(instructions["status"], "ok")).sort_by("instruction_id").to_pylist()
-        ):
-            conversations[row["image_id"]].append(
-                {
-                    "id": row["instruction_id"],
-                    "task": row["task"],
-                    "conversations": json.loads(row["conversations"]),
-                }
-            )
-    manifest = manifest_table(write_release(store, config.version, conversations, dataset_card))
+    manifest = manifest_table(write_release(store, config.version, dataset_card))
     metadata = write_partition(context, store, "release", manifest, config=config)
     rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
     ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))
