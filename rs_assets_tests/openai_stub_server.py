@@ -3,7 +3,8 @@
 Implements POST /v1/chat/completions (plain and `json_schema` answers built deterministically from the
 request), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
 fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON and `length`
-truncation; every request is recorded so tests can count calls and look for leaked secrets.
+truncation, and batches can end `failed`, `expired` (half answered) or `cancelled`; every request is
+recorded so tests can count calls and look for leaked secrets.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Fault:
 
     status: int | None = None  # answer this HTTP status (429, 500...)
     retry_after: float | None = None  # seconds, sent as Retry-After
+    headers: dict[str, str] = field(default_factory=dict)  # extra raw headers (e.g. a bad Retry-After)
     sleep: float = 0.0  # delay before answering (a timeout when above the client's)
     refusal: str | None = None
     malformed: bool = False  # structured answer that is not JSON
@@ -106,7 +108,8 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class StubState:
     latency: float = 0.0
-    batch_polls: int = 0  # GETs a batch answers `in_progress` before `completed`
+    batch_polls: int = 0  # GETs a batch answers `in_progress` before it ends
+    batch_end: str = "completed"  # or `failed` (no answers), `expired` (first half answered), `cancelled`
     faults: deque[Fault] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
@@ -143,12 +146,12 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if m := re.fullmatch(r"/v1/files/([\w-]+)/content", self.path):
             return self._send(200, state.files[m.group(1)])
-        if m := re.fullmatch(r"/v1/batches/([\w-]+)", self.path):
+        if (m := re.fullmatch(r"/v1/batches/([\w-]+)", self.path)) and m.group(1) in state.batches:
             with state.lock:
                 state.polls[m.group(1)] = state.polls.get(m.group(1), 0) + 1
                 batch = state.batches[m.group(1)]
-                if state.polls[m.group(1)] > state.batch_polls:
-                    batch.update(status="completed", output_file_id=batch["_output"], completed_at=1)
+                if batch["status"] == "in_progress" and state.polls[m.group(1)] > state.batch_polls:
+                    _end_batch(batch, state.batch_end)
             return self._send(200, {k: v for k, v in batch.items() if not k.startswith("_")})
         self._send(404, {"error": {"message": "not found"}})
 
@@ -168,7 +171,9 @@ class Handler(BaseHTTPRequestHandler):
             fault = state.faults.popleft() if state.faults else Fault()
         time.sleep(state.latency + fault.sleep)
         if fault.status is not None:
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            headers = dict(fault.headers)
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
             return self._send(
                 fault.status, {"error": {"message": f"stub fault {fault.status}", "type": "stub"}}, headers
             )
@@ -218,7 +223,7 @@ class Handler(BaseHTTPRequestHandler):
     def _batch(self, body: dict[str, Any]) -> None:
         state = self.server.state
         lines = [json.loads(x) for x in state.files[body["input_file_id"]].decode().splitlines() if x.strip()]
-        output = "\n".join(
+        answers = [
             json.dumps(
                 {
                     "id": f"req-{i}",
@@ -228,10 +233,12 @@ class Handler(BaseHTTPRequestHandler):
                 }
             )
             for i, line in enumerate(lines)
-        ).encode()
+        ]
         with state.lock:
-            out_id, batch_id = f"file-{len(state.files) + 1}", f"batch-{len(state.batches) + 1}"
-            state.files[out_id] = output
+            out_id, partial_id = f"file-{len(state.files) + 1}", f"file-{len(state.files) + 2}"
+            batch_id = f"batch-{len(state.batches) + 1}"
+            state.files[out_id] = "\n".join(answers).encode()
+            state.files[partial_id] = "\n".join(answers[: len(answers) // 2]).encode()
             state.batches[batch_id] = {
                 "id": batch_id,
                 "object": "batch",
@@ -243,10 +250,25 @@ class Handler(BaseHTTPRequestHandler):
                 "output_file_id": None,
                 "error_file_id": None,
                 "_output": out_id,
+                "_partial": partial_id,
                 "request_counts": {"total": len(lines), "completed": len(lines), "failed": 0},
                 "metadata": body.get("metadata"),
             }
         self._send(200, {k: v for k, v in state.batches[batch_id].items() if not k.startswith("_")})
+
+
+def _end_batch(batch: dict[str, Any], status: str) -> None:
+    """Move a batch to its terminal `status` with the files the real API leaves behind."""
+    batch.update(status=status, completed_at=1 if status == "completed" else None)
+    if status == "completed":
+        batch["output_file_id"] = batch["_output"]
+    elif status == "expired":  # requests finished within the window are answered, the rest are not
+        batch.update(output_file_id=batch["_partial"], expired_at=1)
+    elif status == "failed":
+        error = {"code": "stub_failure", "message": "stub batch failed", "line": None, "param": None}
+        batch.update(errors={"object": "list", "data": [error]}, failed_at=1)
+    else:
+        batch["cancelled_at"] = 1
 
 
 class StubServer(ThreadingHTTPServer):

@@ -15,9 +15,11 @@ from PIL import Image
 
 from rs_assets.lib.captions import caption_check_problems, caption_partition
 from rs_assets.lib.captions.facts import grid_position, season
+from rs_assets.lib.captions.rows import caption_rows
 from rs_assets.lib.lake import Lake
-from rs_assets.lib.llm.cost import image_tokens
-from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets.lib.llm.cost import by_model, image_tokens
+from rs_assets.lib.llm.request import STATUSES, LLMRequest, Outcome
+from rs_assets.lib.llm.settings import DEFAULT_PRICES, LLMSettings
 from rs_assets.lib.records import image_id
 from rs_assets.lib.tables import schema_problems
 
@@ -151,3 +153,68 @@ def test_image_tokens_follow_the_tiling_rule() -> None:
     assert image_tokens(1024, 1024, "high") == 765
     assert image_tokens(4096, 8192, "high") == 85 + 170 * 6  # 1024x2048 -> 768x1536 -> 2x3 tiles
     assert image_tokens(300, 200, "low") == 85 and image_tokens(2048, 2048, "low") == 85
+
+
+def bare_record(lake: Lake) -> dict[str, Any]:
+    """A canonical record with nothing a meta template can state (no date, place, sensor, labels...)."""
+    rec = caption_records(lake, 1)[0]
+    rec.update(
+        record_id="bare",
+        captured_at=None,
+        lat=None,
+        lon=None,
+        sensor=None,
+        gsd_m=None,
+        cloud_cover=None,
+        labels=[],
+        objects=[],
+        landcover=[],
+    )
+    return rec
+
+
+def test_meta_without_metadata_is_a_no_metadata_row_never_ok_without_text(lake: Lake) -> None:
+    records = [*caption_records(lake, 2), bare_record(lake)]
+    result = caption_partition(records, ["meta", "gaia", "mpgi"], lake, local_settings())
+    rows = result.table.to_pylist()
+    bare = [r for r in rows if r["record_id"] == "bare" and r["strategy"] == "meta"]
+    assert [(r["status"], r["text"]) for r in bare] == [("no_metadata", None)]
+    assert bare[0]["error"] and "no_metadata" in STATUSES
+    assert all((r["text"] or "").strip() for r in rows if r["status"] == "ok")
+    assert result.stats["status_no_metadata"] == 1 and result.stats["failed"] == 0
+    assert caption_check_problems(result.table)["empty_texts"] == 0
+
+
+def test_ok_outcome_without_text_is_invalid_not_ok() -> None:
+    request = LLMRequest(model="m", system="s", user="u", prompt_id="p.v1")
+    rec = {"record_id": "r", "image_id": "i"}
+    for texts in ([], [""], ["a caption", "  "], [None]):
+        rows = caption_rows(rec, "gaia", texts, [Outcome(request, "ok", "x")], prompt_id="p.v1", model="m")
+        assert [(r["status"], r["text"]) for r in rows] == [("invalid", None)]
+        assert rows[0]["request_hash"] == request.fingerprint
+
+
+def test_meta_request_hash_is_per_image_inputs(lake: Lake) -> None:
+    records = caption_records(lake, 3)
+    rows = caption_partition(records, ["meta"], lake, local_settings()).table.to_pylist()
+    by_record = {
+        r["record_id"]: {x["request_hash"] for x in rows if x["record_id"] == r["record_id"]} for r in records
+    }
+    assert all(len(hashes) == 1 for hashes in by_record.values())  # one hash per image's inputs
+    assert len(set.union(*by_record.values())) == 3  # never shared across images
+    changed = dict(records[0], cloud_cover=0.5)  # another fact the templates state -> another hash
+    again = caption_partition([changed], ["meta"], lake, local_settings()).table.to_pylist()
+    assert {r["request_hash"] for r in again} != by_record["rec-0"]
+    same = caption_partition(records[:1], ["meta"], lake, local_settings()).table.to_pylist()
+    assert {r["request_hash"] for r in same} == by_record["rec-0"]
+
+
+def test_models_resolve_by_exact_name_else_longest_prefix() -> None:
+    assert by_model(DEFAULT_PRICES, "gpt-4o-2024-08-06") == DEFAULT_PRICES["gpt-4o"]
+    assert by_model(DEFAULT_PRICES, "gpt-4o-mini-2024-07-18") == DEFAULT_PRICES["gpt-4o-mini"]
+    assert by_model(DEFAULT_PRICES, "llava:13b") is None
+    assert by_model({"gpt-4o": 1, "gpt-4o-mini": 2, "gpt-4o-mini-x": 3}, "gpt-4o-mini-x") == 3
+    assert image_tokens(300, 200, "low", "gpt-4o-mini-2024-07-18") == image_tokens(
+        300, 200, "low", "gpt-4o-mini"
+    )
+    assert image_tokens(300, 200, "low", "gpt-4o-2024-08-06") == 85

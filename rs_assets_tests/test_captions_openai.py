@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from rs_assets.lib.captions import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.batch import chunk_lines
 from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
-from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets.lib.llm.settings import LLMSettings, Price
+from rs_assets.lib.retry_after import retry_after_headers, retry_after_s
 from rs_assets_tests.openai_stub_server import Fault, StubServer
 from rs_assets_tests.test_captions_local import caption_records
 
@@ -192,3 +194,95 @@ def test_batch_files_respect_request_and_byte_limits() -> None:
     assert [len(c) for c in chunk_lines(lines, max_requests=4, max_bytes=10**6)] == [4, 4, 2]
     assert [len(c) for c in chunk_lines(lines, max_requests=100, max_bytes=100)] == [2, 2, 2, 2, 2]
     assert [fp for c in chunk_lines(lines, 3, 10**6) for fp, _ in c] == [fp for fp, _ in lines]
+
+
+def test_budget_prices_dated_snapshots_and_refuses_unpriced_models(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 2)
+    snapshot = settings(vision_model="gpt-4o-2024-08-06", budget_usd=1e-6)  # priced as gpt-4o
+    capped = caption_partition(records, ["gaia"], lake, snapshot)
+    assert set(capped.table["status"].to_pylist()) == {"budget_exhausted"} and stub.calls() == []
+
+    for model in ("my-vlm", "gpt-4o-2024-08-06"):
+        unpriced = settings(vision_model="my-vlm", text_model=model, budget_usd=5.0)
+        with pytest.raises(ValueError, match=r"my-vlm.*RS_ASSETS_LLM_PRICES"):
+            caption_partition(records, ["meta", "gaia"], lake, unpriced)
+    assert stub.state.requests == []  # refused before anything was sent
+    prices = {**settings().prices, "my-vlm": Price(1.0, 0.5, 2.0)}
+    priced = settings(vision_model="my-vlm", budget_usd=5.0, prices=prices)
+    ok = caption_partition(records, ["gaia"], lake, priced)
+    assert set(ok.table["status"].to_pylist()) == {"ok"} and ok.stats["cost_usd"] > 0
+    # without a budget, or without spending (meta only, dry run), unpriced models are allowed
+    caption_partition(records, ["meta"], lake, settings(vision_model="x", budget_usd=5.0))
+    caption_partition(records, ["gaia"], lake, settings(vision_model="x", budget_usd=5.0, dry_run=True))
+
+
+@pytest.mark.parametrize("end", ["failed", "expired", "cancelled"])
+def test_batch_that_did_not_complete_fails_its_rows_and_is_resubmitted(
+    stub: StubServer, lake: Lake, end: str
+) -> None:
+    records = caption_records(lake, 2)  # short texts: one vision request per image, one batch
+    batched = settings(batch=frozenset({"gaia"}), batch_poll_s=0.01)
+    stub.state.batch_end = end
+    first = caption_partition(records, ["gaia"], lake, batched)
+    statuses = first.table["status"].to_pylist()
+    answered = 1 if end == "expired" else 0  # an expired batch keeps what it finished
+    assert statuses.count("failed") == 2 - answered and statuses.count("ok") == 5 * answered
+    errors = [e for e in first.table["error"].to_pylist() if e]
+    assert all(f"ended {end}" in e for e in errors)
+    assert end != "failed" or all("stub batch failed" in e for e in errors)
+    assert lake.list("llm_batches/") == []  # forgotten: the next run does not resume a dead batch
+    assert len(stub.calls("/v1/batches")) == 1
+
+    stub.state.batch_end = "completed"
+    healed = caption_partition(records, ["gaia"], lake, batched)
+    assert set(healed.table["status"].to_pylist()) == {"ok"}
+    assert len(stub.calls("/v1/batches")) == 2  # a new batch, holding only the unanswered request(s)
+    assert healed.stats["batch_deferred"] == 2 - answered
+    assert len(lake.list("llm_batches/")) == 1  # a completed batch keeps its state (resume, never repay)
+
+
+def test_bad_retry_after_is_ignored_not_fatal(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 1)
+    stub.add_faults(
+        Fault(status=429, headers={"Retry-After": "Mon, 99 Foo 2024 25:61:00 GMT"}),
+        Fault(status=503, headers={"Retry-After": "soon"}),
+        Fault(status=429, headers={"retry-after-ms": "20"}),
+    )
+    result = caption_partition(records, ["gaia"], lake, settings())
+    assert set(result.table["status"].to_pylist()) == {"ok"} and result.stats["retries"] == 3
+
+
+def test_one_retry_after_parser() -> None:
+    now = datetime(2015, 10, 21, 7, 27, tzinfo=UTC)
+    assert retry_after_s("120") == 120 and retry_after_s(" 1.5 ") == 1.5
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT", now) == 60
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 -0000", now) == 60  # naive date: UTC
+    assert retry_after_s("Tue, 20 Oct 2015 07:28:00 GMT", now) == 0  # in the past
+    for garbage in (None, "", "soon", "-5", "nan", "inf", "Wed, 32 Oct 2015 07:28:00 GMT", "Mon, 99 Foo"):
+        assert retry_after_s(garbage, now) is None
+    assert retry_after_headers({"Retry-After-Ms": "250", "Retry-After": "9"}) == 0.25
+    assert retry_after_headers({"retry-after-ms": "x", "retry-after": "2"}) == 2
+    assert retry_after_headers({"retry-after": "Mon, 99 Foo 2024 25:61:00 GMT"}) is None
+    assert retry_after_headers({}) is None
+
+
+def test_batch_the_server_forgot_is_resubmitted(stub: StubServer, lake: Lake) -> None:
+    records = caption_records(lake, 1)
+    batched = settings(batch=frozenset({"gaia"}), batch_poll_s=0.01)
+    stub.state.batch_polls = 10**6
+    caption_partition(records, ["gaia"], lake, replace(batched, batch_max_wait_s=0.05))
+    assert len(lake.list("llm_batches/")) == 1
+    stub.state.batches.clear()  # e.g. another account or base URL: the stored batch id is unknown (404)
+    lost = caption_partition(records, ["gaia"], lake, batched)
+    assert lost.table["status"].to_pylist() == ["failed"] and lake.list("llm_batches/") == []
+    stub.state.batch_polls = 0
+    healed = caption_partition(records, ["gaia"], lake, batched)
+    assert set(healed.table["status"].to_pylist()) == {"ok"} and len(stub.calls("/v1/batches")) == 2
+
+
+def test_retry_after_is_honoured_but_capped() -> None:
+    from rs_assets.lib.llm.runner import backoff_delay
+
+    assert 2.0 <= backoff_delay(0, 0.01, 60.0, 2.0) <= 2.01
+    assert backoff_delay(0, 0.01, 60.0, 86_400.0) <= 60.01  # a day-long hint must not stall a partition
+    assert 0 <= backoff_delay(3, 1.0, 5.0, None) <= 5.0

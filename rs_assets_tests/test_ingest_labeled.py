@@ -11,7 +11,7 @@ import pytest
 
 from rs_assets.lib.connectors import fetch_items
 from rs_assets.lib.lake import Lake
-from rs_assets.lib.sources import parse_sources
+from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import image_bytes
 
 
@@ -47,6 +47,8 @@ def hostile(tmp_path: Path) -> Path:
     (root / "forest" / "empty.jpg").write_bytes(b"")
     (root / "forest" / "huge.png").write_bytes(image_bytes("PNG", seed=3) + b"\0" * 5000)
     (root / "forest" / ".DS_Store").write_bytes(b"\0\0")
+    (root / "forest" / ".thumbs").mkdir()
+    (root / "forest" / ".thumbs" / "forest00.jpg").write_bytes(image_bytes(seed=2))
     (root / "forest" / "escape.jpg").symlink_to(outside / "key.jpg")
     (root / "forest" / "inside.jpg").symlink_to(root / "harbor" / "harbor00.tif")
     (root / "forest" / "dangling.jpg").symlink_to(tmp_path / "nowhere.jpg")
@@ -105,16 +107,44 @@ def test_index_with_multilabels_dates_boxes(hostile: Path, tmp_path: Path) -> No
     }
     forest = got["forest/forest00.jpg"]
     assert forest.labels == ["forest", "road"] and forest.gsd_m == 10 and forest.objects == []
-    assert forest.extra["tile"] == 8 and "boxes_error" in forest.extra
+    assert forest.extra["tile"] == "8" and "boxes_error" in forest.extra  # CSV cells are text
     harbor = _fetch(_source(hostile, index="index.csv"), tmp_path, year=2012)["harbor/harbor00.tif"]
     assert harbor.labels == ["harbor", "water"] and (harbor.lat, harbor.lon) == (36.1, -5.3)
     assert harbor.objects == [{"cls": "ship", "bbox": [1.0, 2.0, 30.0, 40.0]}] and harbor.gsd_m == 0.3
+
+
+def test_malformed_labels_keep_the_image(hostile: Path, tmp_path: Path) -> None:
+    """A bad labels cell costs the labels, never the run or the image."""
+    (hostile / "index.csv").write_text(
+        'path,labels\nharbor/harbor00.tif,"[a,b"\nforest/forest00.jpg,7\nforest/inside.jpg,\n'
+    )
+    got = _fetch(_source(hostile, index="index.csv"), tmp_path)
+    harbor, forest, inside = got["harbor/harbor00.tif"], got["forest/forest00.jpg"], got["forest/inside.jpg"]
+    assert harbor.status == "ok" and harbor.content and harbor.labels == []
+    assert harbor.extra["labels_error"].startswith("JSONDecodeError")
+    assert forest.labels == ["7"] and inside.labels == [] and "labels_error" not in forest.extra
+    (hostile / "index.jsonl").write_text(
+        '{"path": "harbor/harbor00.tif", "labels": 3}\n{"path": "forest/forest00.jpg", "labels": {"a": 1}}\n'
+    )
+    got = _fetch(_source(hostile, index="index.jsonl"), tmp_path)
+    assert got["harbor/harbor00.tif"].labels == ["3"]
+    forest = got["forest/forest00.jpg"]
+    assert forest.status == "ok" and forest.labels == [] and "dict" in forest.extra["labels_error"]
+
+
+@pytest.mark.parametrize("extra", [{}, {"index": "index.csv"}])
+def test_labeled_needs_a_default_year(extra: dict[str, str]) -> None:
+    """Undated files are never lost: their year is the source's default_year, which is required."""
+    with pytest.raises(SourcesConfigError, match=r"field 'default_year': .*set default_year"):
+        parse_sources({"sources": {"ucm": {"kind": "labeled", "path": "/d", **extra}}})
 
 
 def test_s3_class_folders(s3_env: str, tmp_path: Path) -> None:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="aid-set")
     s3.put_object(Bucket="aid-set", Key="AID/airport/a1.jpg", Body=image_bytes(seed=1))
+    for hidden in ("AID/.git/x.jpg", "AID/airport/.thumbs/a1.jpg", "AID/airport/.a1.jpg"):  # as locally
+        s3.put_object(Bucket="aid-set", Key=hidden, Body=image_bytes(seed=1))
     s3.put_object(Bucket="aid-set", Key="AID/beach/b1.txt", Body=b"hello")
     s3.put_object(Bucket="aid-set", Key="AID/beach/big.png", Body=image_bytes("PNG", seed=2) + b"\0" * 5000)
     got = _fetch(_source("s3://aid-set/AID"), tmp_path)

@@ -13,11 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rs_assets.lib.connectors import fetch_items
-from rs_assets.lib.connectors.pairs import keyword_pattern
+from rs_assets.lib.connectors import fetch_items, redact_url
+from rs_assets.lib.connectors.files import read_rows
+from rs_assets.lib.connectors.pairs import keyword_matcher
 from rs_assets.lib.ingest import to_row
 from rs_assets.lib.lake import Lake
-from rs_assets.lib.pool import RS_LEXICON
+from rs_assets.lib.pool import rs_text_score
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes
 
@@ -219,14 +220,84 @@ def test_ssrf_guard_blocks_everything_without_opt_in(site: tuple[Site, str], tmp
     assert server.log == []
 
 
-def test_keyword_lexicon_and_year_config() -> None:
-    pattern = keyword_pattern(RS_LEXICON)
-    assert (
-        pattern.search("An AERIAL photo") and pattern.search("remote-sensing data") and pattern.search("UAVs")
+RS_TEXTS = ["satellites", "Landsats", "sentinel2", "Sentinel-2", "SAR", "An AERIAL photo", "remote  sensing"]
+NON_RS_TEXTS = ["Sarah at the spa", "sentimental", "the sar is a river", "SARS outbreak", "unsatellite"]
+
+
+def test_prefilter_is_the_pool_lexicon() -> None:
+    """A text is prefiltered exactly when filtered_pool would score it 0: no download is paid for a
+    row the pool then drops as not_remote_sensing, and no row the pool would keep is skipped."""
+    passes = keyword_matcher(_source("x.parquet"))
+    assert passes is not None
+    for text in RS_TEXTS:
+        assert rs_text_score(text) > 0 and passes(text), text
+    for text in NON_RS_TEXTS:
+        assert rs_text_score(text) == 0 and not passes(text), text
+    assert keyword_matcher(_source("x.parquet", keyword_prefilter=False)) is None
+
+
+def test_own_keywords_use_the_pool_matcher() -> None:
+    passes = keyword_matcher(_source("x.parquet", keywords=["aerial", "Sentinel-2", "SAR"]))
+    assert passes is not None
+    assert all(passes(t) for t in ("Aerials of a farm", "Sentinel2 tile", "Sentinel_2", "SARs"))
+    assert not any(passes(t) for t in ("Sarah", "sentinel-2 tile", "satellite", "SARS"))
+
+
+@pytest.mark.parametrize("extra", [{}, {"date_column": "date"}])
+def test_pairs_need_a_default_year(extra: dict[str, str]) -> None:
+    """An undated row is never lost: its year is the source's default_year, which is required."""
+    with pytest.raises(SourcesConfigError, match=r"field 'default_year': .*set default_year"):
+        parse_sources({"sources": {"p": {"kind": "pairs", "path": "x.parquet", **extra}}})
+
+
+def test_csv_cells_are_text_whatever_the_first_block_says(tmp_path: Path) -> None:
+    """pyarrow typed CSV columns from the first block; a later block that disagreed crashed the run."""
+    path = tmp_path / "pairs.csv"
+    lines = [f"{n},http://h/{n}.jpg,satellite view number {n} {'x' * 80},2021" for n in range(10_000)]
+    path.write_text("key,url,caption,year\n" + "\n".join([*lines, "a1b2,http://h/a.jpg,satellite,", ""]))
+    rows = list(read_rows(str(path)))
+    assert len(rows) == 10_001 and rows[0] == {
+        "key": "0",
+        "url": "http://h/0.jpg",
+        "caption": f"satellite view number 0 {'x' * 80}",
+        "year": "2021",
+    }
+    assert rows[-1] == {"key": "a1b2", "url": "http://h/a.jpg", "caption": "satellite", "year": None}
+
+
+def test_redact_url() -> None:
+    url = "https://user:p%40ss@cdn.example.org/a.jpg?token=t1&w=96&X-Amz-Signature=s1&X-Amz-Credential=c1"
+    assert redact_url(url) == (
+        "https://cdn.example.org/a.jpg?token=REDACTED&w=96&X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED"
     )
-    assert not pattern.search("a sentimental satellitez story") and not pattern.search("Sarah at the spa")
-    with pytest.raises(SourcesConfigError, match="field 'date_column'"):
-        parse_sources({"sources": {"p": {"kind": "pairs", "path": "x.parquet"}}})
+    text = "not an http(s) URL: 'ftp://u:pw@h.org/x?sig=S1&key=K1&monkey=2#access_token=A1'"
+    assert redact_url(text) == (
+        "not an http(s) URL: 'ftp://h.org/x?sig=REDACTED&key=REDACTED&monkey=2#access_token=REDACTED'"
+    )
+    assert redact_url("https://h.org/a@b.jpg?signature=") == "https://h.org/a@b.jpg?signature=REDACTED"
+
+
+def test_no_credentials_in_errors_or_extra(site: tuple[Site, str], tmp_path: Path) -> None:
+    server, base = site
+    server.add("/img/signed.jpg?key=K1", b"", "image/jpeg", status=302, Location="/img/0.jpg?sig=S2&w=1")
+    server.add("/img/0.jpg?sig=S2&w=1", image_bytes(seed=0), "image/jpeg")
+    rows = [
+        {"url": "ftp://user:hunter2@example.org/x.jpg?token=T1", "caption": "satellite"},
+        {"url": f"{base}/img/signed.jpg?key=K1", "caption": "satellite"},
+        {
+            "url": base.replace("//", "//user:hunter2@") + "/img/404.jpg?access_token=A1",
+            "caption": "satellite",
+        },
+    ]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    source = _source(str(path), id_column=None, date_column=None)
+    got = {i.url: i for i in fetch_items("laion_rs", source, 2021, Lake(str(tmp_path / "lake")))}
+    assert [got[r["url"]].status for r in rows] == ["invalid_url", "ok", "http_error"]
+    assert got[rows[0]["url"]].error == "not an http(s) URL: 'ftp://example.org/x.jpg?token=REDACTED'"
+    assert got[rows[1]["url"]].extra["final_url"] == f"{base}/img/0.jpg?sig=REDACTED&w=1"
+    stored = json.dumps([(i.error, i.extra) for i in got.values()])
+    assert not any(secret in stored for secret in ("hunter2", "T1", "K1", "S2", "A1"))
 
 
 def test_local_csv_glob(site: tuple[Site, str], tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.ingest import to_row
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.records import RawItem
-from rs_assets.lib.sources import parse_sources
+from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes
 
 FLOOD = """<!doctype html><html><head><title>Floods | EO News</title>
@@ -156,6 +156,7 @@ def _source(base: str, **over: Any) -> Any:
     body = {
         "kind": "web",
         "feed_url": f"{base}/feed.xml",
+        "default_year": 2020,
         "allow_private_network": True,
         "requests_per_second": 500,
         "max_concurrency": 8,
@@ -256,6 +257,23 @@ def test_other_years_are_not_fetched(site: tuple[Site, str], tmp_path: Path) -> 
     got = list(fetch_items("eo", _source(base), 2019, Lake(str(tmp_path / "lake"))))
     assert {i.page_url for i in got} == {f"{base}/articles/old.html"} and all(i.year == 2019 for i in got)
     assert "/articles/flood.html" not in server.paths()
+
+
+def test_undated_articles_belong_to_the_default_year(site: tuple[Site, str], tmp_path: Path) -> None:
+    """No date in the listing nor on the page (or no page at all): the record is in `default_year`,
+    never lost; so a web source cannot be configured without one."""
+    server, base = site
+    server.add("/undated.html", b'<article><p>Aerial survey.</p><figure><img src="/img/flood.jpg"></figure>')
+    server.add("/news.html", b'<a href="/undated.html">a</a><a href="/vanished.html">b</a>')
+    listing = _source(base, feed_url=None, start_urls=[f"{base}/news.html"])
+    got = {i.page_url.rsplit("/", 1)[-1]: i for i in fetch_items("eo", listing, 2020, Lake(str(tmp_path)))}
+    assert {k: (v.status, v.year) for k, v in got.items()} == {
+        "undated.html": ("ok", 2020),
+        "vanished.html": ("http_error", 2020),
+    }
+    assert list(fetch_items("eo", listing, 2021, Lake(str(tmp_path)))) == []
+    with pytest.raises(SourcesConfigError, match=r"field 'default_year': .*set default_year"):
+        parse_sources({"sources": {"eo": {"kind": "web", "feed_url": f"{base}/feed.xml"}}})
 
 
 def test_ssrf_guard_sends_nothing_without_opt_in(site: tuple[Site, str], tmp_path: Path) -> None:

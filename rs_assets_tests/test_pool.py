@@ -213,6 +213,12 @@ def test_rs_text_score() -> None:
     assert rs_text_score("a cat on a sofa") == 0.0
     assert rs_text_score("the sar is a river") == 0.0 and rs_text_score("SAR backscatter") >= 0.6
     assert rs_text_score("unsatellite") == 0.0
+    # plurals and optional separators, case rules kept: the pairs prefilter is exactly `score > 0`
+    for text in ("satellites", "Landsats", "sentinel2", "Sentinel-2", "SAR", "SARs", "remote-sensing"):
+        assert rs_text_score(text) > 0, text
+    for text in ("Sarah at the spa", "sentimental", "SARS outbreak", "esa"):
+        assert rs_text_score(text) == 0.0, text
+    assert rs_text_score("Landsats") == rs_text_score("Landsat") and rs_text_score("satellites") == 0.8
     assert all(0 < w < 1 for w in RS_LEXICON.values())
 
 
@@ -289,3 +295,17 @@ def test_pool_partition_reconciles(workers: int) -> None:
         k ^ (r is not None)
         for k, r in zip(pool["kept"].to_pylist(), pool["drop_reason"].to_pylist(), strict=True)
     )
+
+
+def test_phash_median_shortcut_matches_numpy_median() -> None:
+    """phash thresholds at the mean of the two middle DCT values: exactly np.median, ties included."""
+    from rs_assets.lib.imaging import _DCT8
+
+    rng = np.random.default_rng(7)
+    images = [Image.new("L", (40, 30), 128), scene(256, 192).convert("L"), scene(192, 256, 3)]
+    images += [Image.fromarray((rng.integers(0, 3, (h, 256)) * 100).astype(np.uint8)) for h in (8, 100, 256)]
+    for img in images:
+        px = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+        low = _DCT8 @ px @ _DCT8.T
+        ref = int.from_bytes(np.packbits(low.ravel() > np.median(low)).tobytes(), "big")
+        assert phash(img) == ref

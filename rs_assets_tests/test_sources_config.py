@@ -25,7 +25,10 @@ def test_bundled_demo_config_is_valid() -> None:
         ({"kind": "synthetic", "years": [2020]}, "source 'src': field 'per_year'"),
         ({"kind": "synthetic", "years": [2020], "per_year": 3, "colour": "red"}, "field 'colour'"),
         ({"kind": "pairs", "path": "x.parquet", "captions": ["gpt5"]}, "field 'captions.0'"),
-        ({"kind": "web"}, "source 'src': field 'feed_url'"),
+        ({"kind": "web", "default_year": 2020}, "source 'src': field 'feed_url'"),
+        ({"kind": "web", "feed_url": "https://h/f.rss"}, "source 'src': field 'default_year'"),
+        ({"kind": "pairs", "path": "x.parquet", "date_column": "d"}, "source 'src': field 'default_year'"),
+        ({"kind": "labeled", "path": "/d", "index": "i.csv"}, "source 'src': field 'default_year'"),
     ],
 )
 def test_bad_source_names_source_and_field(body: dict, needle: str) -> None:
@@ -54,7 +57,7 @@ def test_rs_filter_defaults_to_pairs_only() -> None:
             "sources": {
                 "p": {"kind": "pairs", "path": "x.parquet", "default_year": 2020},
                 "l": {"kind": "labeled", "path": "/d", "default_year": 2010},
-                "w": {"kind": "web", "feed_url": "https://h/f.rss", "rs_filter": True},
+                "w": {"kind": "web", "feed_url": "https://h/f.rss", "rs_filter": True, "default_year": 2020},
             }
         }
     )

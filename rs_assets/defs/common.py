@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from rs_assets import __version__
 from rs_assets.lib import settings
+from rs_assets.lib.connectors import redact_url
 from rs_assets.lib.expectations import validate_table
 from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.partitions import parse_key, partitions_def
@@ -49,7 +50,7 @@ def file_metadata(context: dg.AssetExecutionContext, config: Any = None) -> dict
         "rs_assets.code_version": __version__,
         "rs_assets.partition_key": str(context.partition_key) if context.has_partition_key else "",
         "rs_assets.config_fingerprint": stable_hash(cfg),
-        "rs_assets.config": json.dumps(cfg, sort_keys=True, default=str),
+        "rs_assets.config": redact_url(json.dumps(cfg, sort_keys=True, default=str)),
     }
 
 

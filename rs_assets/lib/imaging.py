@@ -41,6 +41,8 @@ _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 # rows 0..7 of the 32-point DCT-II basis: the 8x8 low-frequency block is _DCT8 @ X @ _DCT8.T
 _DCT8 = np.cos(np.pi / 64 * np.outer(np.arange(8), 2 * np.arange(32) + 1))
+_LEVELS = np.arange(256, dtype=np.float64)  # grey levels, for moments of a histogram
+_LANCZOS = Image.Resampling.LANCZOS
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,11 @@ class _Unsupported(Exception):
 def phash(gray: Image.Image) -> int:
     """64-bit DCT pHash, bit-compatible with `imagehash.phash` (32x32 LANCZOS, 8x8 block > median,
     row-major, first coefficient = most significant bit)."""
-    px = np.asarray(gray.convert("L").resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
-    low = _DCT8 @ px @ _DCT8.T
-    return int.from_bytes(np.packbits(low.ravel() > np.median(low)).tobytes(), "big")
+    px = np.asarray((gray if gray.mode == "L" else gray.convert("L")).resize((32, 32), _LANCZOS), np.float64)
+    low = (_DCT8 @ px @ _DCT8.T).ravel()
+    ranked = np.sort(low)
+    median = (ranked[31] + ranked[32]) / 2  # what np.median does for 64 values, without its overhead
+    return int.from_bytes(np.packbits(low > median).tobytes(), "big")
 
 
 def _fit(width: int, height: int, limit: int) -> tuple[int, int]:
@@ -185,11 +189,11 @@ def _finish(
         rgb = rgb.transpose(_ORIENT[orientation])
     gray = rgb.convert("L")
     hist = np.asarray(gray.histogram(), dtype=np.float64)  # C-side counts: std and zeros without arrays
-    levels = np.arange(256)
-    mean = (hist @ levels) / hist.sum()
-    pixel_std = float(np.sqrt(max(0.0, (hist @ (levels - mean) ** 2) / hist.sum())))
+    total = hist.sum()
+    mean = (hist @ _LEVELS) / total
+    pixel_std = float(np.sqrt(max(0.0, (hist @ (_LEVELS - mean) ** 2) / total)))
     if zero_fraction is None:  # 8-bit sources: grey level 0 (all bands ~0) in the thumbnail
-        zero_fraction = float(hist[0] / hist.sum())
+        zero_fraction = float(hist[0] / total)
     buf = io.BytesIO()
     rgb.save(buf, "JPEG", quality=THUMB_QUALITY)
     return ImageAssessment(

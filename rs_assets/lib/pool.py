@@ -12,7 +12,7 @@ import multiprocessing as mp
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -29,9 +29,9 @@ RS_THRESHOLD = 0.5  # rs score below which `not_remote_sensing` applies
 TEXT_KINDS = ("web", "pairs")
 
 # Default RS relevance lexicon: term -> weight in (0, 1). Terms with an upper-case letter match
-# case-sensitively (acronyms that are ordinary words in lower case: SAR, ESA, GSD); words of a
-# multi-word term may be joined by a space, hyphen, underscore or nothing ("Sentinel-2", "sentinel2").
-# Ingestion reuses the keys as prefilter keywords.
+# case-sensitively (acronyms that are ordinary words in lower case: SAR, ESA, GSD); plurals and
+# separators are optional (see `lexicon_pattern`). The pairs prefilter skips exactly the texts this
+# lexicon scores 0, and builds a source's own `keywords` with the same `lexicon_pattern`.
 RS_LEXICON: dict[str, float] = {
     "remote sensing": 0.95,
     "remotely sensed": 0.9,
@@ -98,28 +98,49 @@ RS_LEXICON: dict[str, float] = {
 }
 
 
-def _lexicon_pattern(terms: list[str], flags: int) -> re.Pattern[str]:
-    alts = sorted((r"[\s_-]?".join(re.escape(w) for w in t.split()) for t in terms), key=len, reverse=True)
-    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(alts) + r")(?![A-Za-z0-9])", flags)
-
-
 _NORMALISE = re.compile(r"[\s_-]+")
-_CASED = [t for t in RS_LEXICON if t != t.lower()]
-_WEIGHT = {_NORMALISE.sub("", t.lower()): w for t, w in RS_LEXICON.items() if t == t.lower()}
-_WEIGHT_CASED = {_NORMALISE.sub("", t): w for t, w in RS_LEXICON.items() if t != t.lower()}
-_PATTERN = _lexicon_pattern([t for t in RS_LEXICON if t == t.lower()], re.IGNORECASE)
-_PATTERN_CASED = _lexicon_pattern(_CASED, 0)
+
+
+def lexicon_pattern(terms: Iterable[str]) -> re.Pattern[str]:
+    """The one lexicon matcher (pool relevance and the pairs prefilter): each term as a whole word,
+    optional plural "s" ("satellites", "Landsats"), the words of a multi-word or hyphenated term joined
+    by any run of spaces, hyphens, underscores or nothing ("Sentinel-2", "sentinel2", "remote-sensing").
+    Terms with an upper-case letter match case-sensitively (group `cased`: "SAR" but not "Sarah"), the
+    others in any case (group `term`). The groups hold the match without its plural "s"."""
+
+    def alternation(words: list[str]) -> str:
+        split = (tuple(p for p in _NORMALISE.split(w) if p) for w in words)
+        alts = {r"[\s_-]*".join(map(re.escape, parts)) for parts in split if parts}
+        return "|".join(sorted(alts, key=lambda a: (-len(a), a)))
+
+    terms = list(terms)
+    lower = alternation([t for t in terms if t == t.lower()])
+    cased = alternation([t for t in terms if t != t.lower()])
+    groups = ([rf"(?i:(?P<term>{lower})s?)"] if lower else []) + ([rf"(?P<cased>{cased})s?"] if cased else [])
+    if not groups:
+        return re.compile(r"(?!)")  # no term: matches nothing
+    return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(groups) + r")(?![A-Za-z0-9])")
+
+
+def _term_key(term: str, cased: bool) -> str:
+    return _NORMALISE.sub("", term if cased else term.lower())
+
+
+_WEIGHT = {_term_key(t, t != t.lower()): w for t, w in RS_LEXICON.items()}
+_PATTERN = lexicon_pattern(RS_LEXICON)
 
 
 def rs_text_score(text: str | None) -> float:
     """Lexicon RS relevance in [0, 1): noisy-or of the weights of the distinct terms found, so one
-    strong term ("Landsat") or several weak ones ("drone" + "imagery") pass 0.5 and none gives 0."""
+    strong term ("Landsat") or several weak ones ("drone" + "imagery") pass 0.5 and none gives 0.
+    Zero exactly when `lexicon_pattern(RS_LEXICON)` finds nothing (the pairs prefilter relies on it)."""
     if not text:
         return 0.0
-    found = {_NORMALISE.sub("", m.group(0).lower()) for m in _PATTERN.finditer(text)}
-    cased = {_NORMALISE.sub("", m.group(0)) for m in _PATTERN_CASED.finditer(text)}
-    weights = [_WEIGHT[k] for k in found] + [_WEIGHT_CASED[k] for k in cased]
-    return round(1.0 - math.prod(1.0 - w for w in weights), 4)
+    found = {
+        _term_key(m["cased"], True) if m["cased"] else _term_key(m["term"], False)
+        for m in _PATTERN.finditer(text)
+    }
+    return round(1.0 - math.prod(1.0 - _WEIGHT[k] for k in found), 4)
 
 
 def row_text(row: dict[str, Any]) -> str:

@@ -11,13 +11,12 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
-    ValidationInfo,
-    field_validator,
 )
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -57,6 +56,20 @@ class SyntheticSource(_Base):
     seed: int = 0
 
 
+def _year_required(value: int | None) -> int:
+    if value is None:
+        raise ValueError("a record's year is its date, else default_year; set default_year")
+    return value
+
+
+# A web, pairs or labeled record without a date still belongs to a year partition: never dropped.
+_RequiredYear = Annotated[
+    int | None,
+    Field(validate_default=True, description="year of records without a date (required)"),
+    AfterValidator(_year_required),
+]
+
+
 class _HttpSource(_Base):
     """Politeness and safety knobs of the kinds that download over HTTP (see connectors/http.py)."""
 
@@ -75,6 +88,7 @@ class _HttpSource(_Base):
 
 class WebSource(_HttpSource):
     kind: Literal["web"]
+    default_year: _RequiredYear = None
     feed_url: str | None = None
     sitemap_url: str | None = None
     start_urls: list[str] = []
@@ -85,47 +99,36 @@ class WebSource(_HttpSource):
 
 class PairsSource(_HttpSource):
     kind: Literal["pairs"]
+    default_year: _RequiredYear = None
     path: str = Field(description="Parquet/CSV/JSONL file or glob, local or s3://")
     url_column: str = "url"
     text_column: str = "caption"
     id_column: str | None = Field(None, description="native id; default the canonical URL")
-    date_column: str | None = Field(None, validate_default=True)
+    date_column: str | None = None
     keyword_prefilter: bool = True
-    keywords: list[str] | None = Field(None, description="default: the terms of pool.RS_LEXICON")
+    keywords: list[str] | None = Field(
+        None, description="prefilter terms (pool.lexicon_pattern rules); default: rs_text_score > 0"
+    )
     requests_per_second: float = Field(50.0, gt=0)
     max_concurrency: int = Field(16, ge=1)
     workers: int = Field(32, ge=1)
     retries: int = Field(2, ge=0)
 
-    @field_validator("date_column")
-    @classmethod
-    def _year_known(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("default_year", 0) is None:
-            raise ValueError("set date_column or default_year (a record's year is never the fetch date)")
-        return value
-
 
 class LabeledSource(_Base):
     kind: Literal["labeled"]
+    default_year: _RequiredYear = None
     path: str = Field(
         description="folder of class subfolders (local or s3://); index paths are relative to it"
     )
     index: str | None = Field(
         None,
-        validate_default=True,
         description="CSV/Parquet with path, labels[, lat, lon, date, gsd_m, sensor, "
         "boxes]; relative to `path` unless absolute",
     )
     sensor: str | None = None
     gsd_m: float | None = None
     max_bytes: int = Field(200_000_000, ge=1, description="bigger files are too_large, never read")
-
-    @field_validator("index")
-    @classmethod
-    def _year_known(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None and info.data.get("default_year", 0) is None:
-            raise ValueError("set default_year or an index with a date column")
-        return value
 
 
 SourceConfig = Annotated[

@@ -1,6 +1,5 @@
 """release: export bundles (LLaVA, open_clip, HF Parquet, WebDataset, Karpathy) and the dataset card."""
 
-
 import dagster as dg
 
 from rs_assets.defs.common import STAGE_GROUP, LakeResource, counts, write_partition

@@ -1,11 +1,11 @@
-"""What a strategy pipeline needs: the runner, the settings, the lake, and which image to show."""
+"""What a strategy pipeline needs: the runner, the settings, which strategies batch, which image to show."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from rs_assets.lib.lake import Lake, image_key, thumb_key
+from rs_assets.lib.lake import image_key, thumb_key
 from rs_assets.lib.llm.cost import detail_for
 from rs_assets.lib.llm.request import IMAGE_MIME, ImageRef, LLMRequest, Outcome
 from rs_assets.lib.llm.runner import Parser, Runner
@@ -18,7 +18,6 @@ THUMB_SIDE = 256
 class Context:
     runner: Runner
     settings: LLMSettings
-    lake: Lake
     batch: frozenset[str] = frozenset()  # strategies whose requests go through the Batch API
 
     async def ask(self, strategy: str, request: LLMRequest, parse: Parser) -> Outcome:

@@ -23,19 +23,20 @@ from rs_assets.lib.captions import offline
 from rs_assets.lib.captions.context import Context
 from rs_assets.lib.captions.facts import record_facts
 from rs_assets.lib.captions.gaia import gaia_rows
-from rs_assets.lib.captions.meta import TEMPLATES, meta_captions
+from rs_assets.lib.captions.meta import meta_rows
 from rs_assets.lib.captions.mpgi import mpgi_rows
-from rs_assets.lib.captions.rows import EXTRA_SCHEMA, caption_rows
+from rs_assets.lib.captions.rows import EXTRA_SCHEMA
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.cache import ResponseStore
+from rs_assets.lib.llm.cost import by_model
 from rs_assets.lib.llm.local import OfflineBackend
 from rs_assets.lib.llm.runner import Runner
 from rs_assets.lib.llm.settings import LLMSettings
 
 Pipeline = Callable[[Context, dict[str, Any], dict[str, Any]], Awaitable[list[dict[str, Any]]]]
 PIPELINES: dict[str, Pipeline] = {"gaia": gaia_rows, "mpgi": mpgi_rows}
-META_MODEL = "meta-templates"
 MAX_BATCH_ROUNDS = 4  # deepest pipeline (summary -> vision, perspectives -> integrate) plus one spare
+NOT_FAILED = ("ok", "dry_run", "no_metadata")  # statuses the `failed` stat does not count
 T = TypeVar("T")
 
 
@@ -51,11 +52,32 @@ def redactor() -> Callable[[str], str]:
     return (lambda s: s.replace(key, "sk-***")) if len(key) >= 8 else (lambda s: s)
 
 
+def paid(settings: LLMSettings) -> bool:
+    """Whether requests reach a provider that bills them (not the offline backend, not a dry run)."""
+    return settings.backend != "local" and not settings.dry_run
+
+
+def check_prices(settings: LLMSettings, strategies: list[str]) -> None:
+    """With a budget set, every model of a paid stage must have a price; an unpriced model would reserve
+    and count $0, so the cap could not hold. Raises before any request is sent."""
+    if settings.budget_usd is None or not paid(settings) or not any(s in PIPELINES for s in strategies):
+        return
+    unpriced = sorted(
+        m for m in {settings.vision_model, settings.text_model} if by_model(settings.prices, m) is None
+    )
+    if unpriced:
+        raise ValueError(
+            f"RS_ASSETS_LLM_BUDGET_USD is set but no price is known for model(s) {', '.join(unpriced)}: "
+            "the budget cannot be enforced. Add them to RS_ASSETS_LLM_PRICES, e.g. "
+            f"RS_ASSETS_LLM_PRICES='{{\"{unpriced[0]}\": [input, cached_input, output]}}' (USD per 1M tokens)"
+        )
+
+
 def build_runner(settings: LLMSettings, lake: Lake, log: logging.Logger | None) -> Runner:
     offline_backend = OfflineBackend(offline.answer)
     store = ResponseStore(lake, settings.cache_prefix)
     redact = redactor()
-    if settings.backend == "local" or settings.dry_run:
+    if not paid(settings):
         return Runner(offline_backend, store, settings, offline=offline_backend, log=log, redact=redact)
     # the SDK is only imported when money can be spent
     from rs_assets.lib.llm.batch import BatchBackend
@@ -74,19 +96,6 @@ def build_runner(settings: LLMSettings, lake: Lake, log: logging.Logger | None) 
     )
 
 
-def meta_rows(rec: dict[str, Any], facts: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-    pairs = meta_captions(rec["record_id"], facts, limit)
-    return caption_rows(
-        rec,
-        "meta",
-        [text for _, text in pairs],
-        [],
-        prompt_id=".".join(TEMPLATES),
-        model=META_MODEL,
-        facts={"families": [family for family, _ in pairs]},
-    )
-
-
 async def _caption_partition(
     records: list[dict[str, Any]],
     strategies: list[str],
@@ -97,7 +106,7 @@ async def _caption_partition(
     runner = build_runner(settings, lake, log)
     batch = settings.batch if runner.batch_backend else frozenset()
     try:
-        rows = await _caption_rows(records, strategies, Context(runner, settings, lake, batch))
+        rows = await _caption_rows(records, strategies, Context(runner, settings, batch))
     finally:
         await runner.aclose()
     table = tables.from_rows("captions", rows, EXTRA_SCHEMA)
@@ -138,7 +147,7 @@ def _stats(rows: list[dict[str, Any]], runner: Runner, settings: LLMSettings) ->
         "dry_run": settings.dry_run,
         "rows": len(rows),
         "ok_rows": statuses["ok"],
-        "failed": sum(n for s, n in statuses.items() if s not in ("ok", "dry_run")),
+        "failed": sum(n for s, n in statuses.items() if s not in NOT_FAILED),
         "budget_exhausted_rows": statuses["budget_exhausted"],
         **{f"status_{s}": n for s, n in sorted(statuses.items())},
         **runner.summary(),
@@ -177,9 +186,11 @@ def caption_partition(
     """Caption rows for one partition's canonical images under `strategies` (meta, gaia, mpgi).
 
     Re-running a finished partition sends no requests (validated answers are in the response store);
-    failures are rows with a status and are retried on the next run.
+    failures are rows with a status and are retried on the next run. Raises ValueError for unknown
+    strategies, and for unpriced models when a budget is set (see `check_prices`).
     """
     unknown = sorted(set(strategies) - {"meta", *PIPELINES})
     if unknown:
         raise ValueError(f"unknown caption strategies: {unknown}")
+    check_prices(settings, list(strategies))
     return _run(_caption_partition(records, list(strategies), lake, settings, log))

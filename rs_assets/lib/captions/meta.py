@@ -1,7 +1,8 @@
 """RS5M-style meta captions: metadata rendered through versioned template families, free and offline.
 
 One caption per applicable family (a family applies when all its placeholders are known); the variant
-within a family is drawn with a generator seeded by the record id, so output is deterministic.
+within a family is drawn with a generator seeded by the record id, so output is deterministic. A record
+no family applies to gets one `no_metadata` row, never an `ok` row without text.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from typing import Any
 
 from rs_assets.lib.captions.facts import join_words, landcover_phrases, object_phrases
 from rs_assets.lib.captions.prompts import load_templates
+from rs_assets.lib.captions.rows import caption_rows
 from rs_assets.lib.records import stable_hash
 
 TEMPLATES = ("meta_templates", "v1")
+META_MODEL = "meta-templates"
+NO_METADATA = ("no_metadata", "no template family applies: the record has no usable metadata")
 
 
 def _cloud_phrase(pct: int) -> str:
@@ -72,5 +76,28 @@ def meta_captions(record_id: str, facts: dict[str, Any], limit: int) -> list[tup
         usable = [t for t in variants if _fields(t) <= values.keys()]
         if usable and len(out) < limit:
             rng = random.Random(stable_hash("meta", record_id, family))
-            out.append((family, rng.choice(usable).format(**values)))
+            text = rng.choice(usable).format(**values).strip()
+            if text:
+                out.append((family, text))
     return out
+
+
+def meta_request_hash(record_id: str, facts: dict[str, Any], limit: int) -> str:
+    """Lineage hash of everything the captions are rendered from: the template version, the record's
+    template values (the facts meta captions can state), the variant seed (record id) and the limit."""
+    return stable_hash("meta", *TEMPLATES, record_id, limit, template_values(facts), length=32)
+
+
+def meta_rows(rec: dict[str, Any], facts: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    pairs = meta_captions(rec["record_id"], facts, limit)
+    return caption_rows(
+        rec,
+        "meta",
+        [text for _, text in pairs],
+        [],
+        prompt_id=".".join(TEMPLATES),
+        model=META_MODEL,
+        facts={"families": [family for family, _ in pairs]},
+        request_hash=meta_request_hash(rec["record_id"], facts, limit),
+        empty=NO_METADATA,
+    )

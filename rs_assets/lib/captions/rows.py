@@ -82,16 +82,24 @@ def caption_rows(
     model: str,
     index0: int = 0,
     facts: dict[str, Any] | None = None,
+    request_hash: str | None = None,
+    empty: tuple[str, str] = ("invalid", "the answer holds no caption text"),
 ) -> list[dict[str, Any]]:
     """Rows for the captions `outcomes` produced; when a call failed (or texts is empty) one failure row.
 
+    An `ok` row always has text: usable outcomes without (non-blank) texts become one `empty` (status,
+    error) row. `request_hash` is the last call's fingerprint unless given (calls-free strategies).
     Dry-run rows carry estimates and no text: stand-in answers are never presented as captions.
     """
     status, error = row_status(outcomes)
-    if status != "ok" or not texts:
+    if status == "ok" and (not texts or any(not (t or "").strip() for t in texts)):
+        status, error = empty
+    if status != "ok":
         texts = [None]
     last = outcomes[-1] if outcomes else None
-    request_hash = last.request.fingerprint if last else stable_hash("template", prompt_id, facts)
+    request_hash = request_hash or (last.request.fingerprint if last else None)
+    if request_hash is None:
+        raise ValueError(f"{strategy} caption rows without a request: pass request_hash")
     detail = next((o.request.image.detail for o in outcomes if o.request.image), None)
     finish = last.completion.finish_reason if last and last.completion else None
     rows = []
@@ -104,7 +112,7 @@ def caption_rows(
                 "source": rec.get("source"),
                 "year": rec.get("year"),
                 "strategy": strategy,
-                "text": text if status == "ok" else None,
+                "text": text,
                 "model": model,
                 "prompt_id": prompt_id,
                 "request_hash": request_hash,

@@ -1,12 +1,20 @@
-"""Connectors: one module per source `kind`, each yielding RawItem for one year of one source."""
+"""Connectors: one module per source `kind`, each yielding RawItem for one year of one source.
+
+A RawItem's `url` and `native_id` keep the source's URL verbatim (it is the record's identity), so
+credentials must reach a server through request headers or the environment, never inside source URLs;
+errors and `extra` pass URLs through `redact_url` (exported for other writers, e.g. Parquet metadata).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
+from rs_assets.lib.connectors.common import redact_url
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.records import RawItem
+
+__all__ = ["fetch_items", "redact_url"]
 
 
 def fetch_items(name: str, source: Any, year: int, lake: Lake) -> Iterator[RawItem]:

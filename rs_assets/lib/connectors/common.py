@@ -1,4 +1,4 @@
-"""Small pure helpers every connector needs: dates, years, canonical URLs, coordinates."""
+"""Small pure helpers every connector needs: dates, years, canonical URLs, secret redaction, coordinates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
+_LATLON = (("lat", "lon"), ("latitude", "longitude"))
 _YEAR = re.compile(r"^\d{4}$")
+_USERINFO = re.compile(r"://[^/?#\s]*@")
+_SECRET_PARAM = re.compile(
+    r"(?<=[?&#;])((?:token|key|sig|signature|access_token|api_key|apikey|password|secret|client_secret"
+    r"|x-amz-signature|x-amz-credential|x-amz-security-token)=)[^&#;\s'\"]*",
+    re.IGNORECASE,
+)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -35,8 +42,9 @@ def parse_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def item_year(when: datetime | None, default_year: int | None) -> int | None:
-    """A record's year: its acquisition/publication date, else the source default (never fetch time)."""
+def item_year(when: datetime | None, default_year: int) -> int:
+    """A record's year: its acquisition/publication date, else the source default (never fetch time).
+    Sources that yield dated records require `default_year`, so no record is lost for want of a year."""
     return when.year if when is not None else default_year
 
 
@@ -54,6 +62,14 @@ def canonical_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
 
 
+def redact_url(url: str) -> str:
+    """`url` (or any text mentioning URLs) safe to store or log: userinfo ("user:pass@") removed and the
+    values of credential-like query/fragment parameters (token, key, sig, X-Amz-Signature...) replaced
+    by "REDACTED". Record identities (`RawItem.url`, `native_id`) keep the URL verbatim, so credentials
+    belong in request headers or the environment, never in a source's URLs."""
+    return _SECRET_PARAM.sub(r"\1REDACTED", _USERINFO.sub("://", url))
+
+
 def to_float(value: Any) -> float | None:
     try:
         number = float(value)
@@ -68,3 +84,8 @@ def valid_latlon(lat: Any, lon: Any) -> tuple[float, float] | None:
     if flat is None or flon is None or not (-90 <= flat <= 90 and -180 <= flon <= 180):
         return None
     return flat, flon
+
+
+def row_latlon(row: dict[str, Any]) -> tuple[float, float] | None:
+    """The first valid (lat, lon) or (latitude, longitude) pair of a table row."""
+    return next((ll for a, b in _LATLON if (ll := valid_latlon(row.get(a), row.get(b)))), None)

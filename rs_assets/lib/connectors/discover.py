@@ -20,7 +20,7 @@ import lxml.html
 from lxml.etree import ParserError
 
 from rs_assets.lib.connectors.article import decode_html
-from rs_assets.lib.connectors.common import canonical_url, parse_datetime
+from rs_assets.lib.connectors.common import canonical_url, parse_datetime, redact_url
 from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.sources import WebSource
 
@@ -117,7 +117,7 @@ def parse_listing(body: bytes, base_url: str, pattern: str | None) -> tuple[list
 def _fetch(fetcher: Fetcher, url: str) -> bytes:
     result = fetcher.get(url, accept="page")
     if result.status != "ok" or result.content is None:
-        raise DiscoveryError(f"listing {url}: {result.status}: {result.error}")
+        raise DiscoveryError(f"listing {redact_url(url)}: {result.status}: {result.error}")
     return result.content
 
 

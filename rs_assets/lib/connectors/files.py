@@ -1,5 +1,8 @@
 """Local and `s3://` files behind one fsspec API, and streaming row readers (Parquet, CSV, JSONL).
 
+Parquet and JSONL keep their types; CSV/TSV cells are all text (a type guessed from the first block
+breaks on a later one), which every connector parses anyway (dates, numbers, coordinates).
+
 S3 honours `AWS_ENDPOINT_URL` (MinIO, moto) like the Lake does; the instance cache is skipped so a
 re-run sees objects written since the last one.
 """
@@ -12,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import fsspec
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -33,6 +37,19 @@ def expand(path: str) -> list[str]:
     return [f"s3://{m}" if path.startswith("s3://") and not m.startswith("s3://") else m for m in matches]
 
 
+def _csv_rows(fh: Any, delimiter: str) -> Iterator[dict[str, Any]]:
+    """Every cell as text (empty -> None): pyarrow would otherwise type each column from the first
+    block and fail on a later block that disagrees (ids numeric for 10k rows, then "a1b2")."""
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    names = pacsv.open_csv(fh, parse_options=parse).schema.names  # header only: reads one block
+    fh.seek(0)
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, null_values=[""]
+    )
+    for batch in pacsv.open_csv(fh, parse_options=parse, convert_options=convert):
+        yield from batch.to_pylist()
+
+
 def _rows(fh: Any, name: str) -> Iterator[dict[str, Any]]:
     lowered = name.lower().removesuffix(".gz")
     if lowered.endswith(".parquet"):
@@ -43,9 +60,7 @@ def _rows(fh: Any, name: str) -> Iterator[dict[str, Any]]:
             if line.strip():
                 yield json.loads(line)
     elif lowered.endswith((".csv", ".tsv")):
-        options = pacsv.ParseOptions(delimiter="\t" if lowered.endswith(".tsv") else ",")
-        for batch in pacsv.open_csv(fh, parse_options=options):
-            yield from batch.to_pylist()
+        yield from _csv_rows(fh, "\t" if lowered.endswith(".tsv") else ",")
     else:
         raise ValueError(f"{name}: unsupported table format (use .parquet, .csv, .tsv, .jsonl)")
 

@@ -3,7 +3,8 @@
 One `Fetcher.get` = SSRF guard and robots.txt before anything is sent, per-host rate limit and
 concurrency cap, retries with exponential backoff honouring `Retry-After`, manual redirects (each hop
 checked again), a streamed byte cap, an overall deadline, X-Robots-Tag `noai`, and a content-type
-check. Every outcome is a `Fetched` with a `raw_scrape.status` code, never an exception.
+check. Every outcome is a `Fetched` with a `raw_scrape.status` code, never an exception, and an error
+text passed through `redact_url` (no userinfo or signed-URL tokens in stored errors).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Literal, TypeVar
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from rs_assets.lib.connectors.common import redact_url
 from rs_assets.lib.connectors.guard import BlockedAddress, GuardedTransport, resolve
-from rs_assets.lib.connectors.media import declared_image, image_format, looks_like_markup
+from rs_assets.lib.connectors.media import SNIFF_BYTES, declared_image, image_format, looks_like_markup
+from rs_assets.lib.retry_after import retry_after_s
 from rs_assets.lib.sources import PairsSource, WebSource
 
 HttpSource = WebSource | PairsSource
@@ -90,19 +92,6 @@ def noai_directive(values: Iterable[str], ua_token: str) -> str | None:
     return None
 
 
-def retry_after_s(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
 class _Host:
     """Per-host politeness: at most `concurrency` requests in flight, one start per `interval`."""
 
@@ -164,6 +153,8 @@ class Fetcher:
             if result is None:
                 result = self._attempts(current, accept, headers)
             if result.location is None:
+                if result.error:
+                    result.error = redact_url(result.error)
                 return result
             current = result.location
         return Fetched(
@@ -306,7 +297,8 @@ class Fetcher:
                 return Fetched(
                     url, "timeout", error=f"body incomplete after {self.source.timeout_s}s", **meta
                 )
-        if accept == "image" and (not body or (looks_like_markup(body[:64]) and not image_format(body[:32]))):
+        markup = looks_like_markup(body[:64]) and not image_format(body[:SNIFF_BYTES])
+        if accept == "image" and (not body or markup):
             why = "empty body" if not body else "body is markup (HTML/XML/JSON), not an image"
             return Fetched(url, "bad_content_type", error=why, **meta)
         return Fetched(url, "ok", content=bytes(body), charset=response.charset_encoding, **meta)

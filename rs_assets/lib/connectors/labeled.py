@@ -3,7 +3,9 @@
 A folder of class subfolders (label = first folder name), or an `index` CSV/Parquet with `path`,
 `labels` ("a;b", "a,b", "a|b" or a JSON list) and optional `lat`, `lon`, `date`, `gsd_m`, `sensor`,
 `cloud_cover`, `boxes` (JSON list of {"cls", "bbox": [x1, y1, x2, y2]} in pixels); other columns go to
-`extra`. Hostile files become rows with a status, never an exception: dangling links, FIFOs and
+`extra`; a malformed `labels` or `boxes` cell empties that field and says why in
+`extra["labels_error"]` / `extra["boxes_error"]`, the image is kept. Both walks skip dot files and dot
+folders. Hostile files become rows with a status, never an exception: dangling links, FIFOs and
 unreadable files `not_found`, links or paths escaping the root `outside_root` (never read), empty or
 non-image files `bad_content_type`, files above `max_bytes` `too_large` (never read).
 """
@@ -18,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rs_assets.lib.connectors.common import item_year, parse_datetime, to_float, valid_latlon
+from rs_assets.lib.connectors.common import item_year, parse_datetime, row_latlon, to_float
 from rs_assets.lib.connectors.files import filesystem, read_rows
 from rs_assets.lib.connectors.http import bounded_map
 from rs_assets.lib.connectors.media import SNIFF_BYTES, image_format
@@ -45,6 +47,8 @@ Outcome = tuple[str, str | None, bytes | None]
 
 
 def parse_labels(value: Any) -> list[str]:
+    """Labels of an index cell: "a;b", "a|b", "a,b", a JSON list, a list, or one number (a class
+    index, as a CSV would give it); ValueError when malformed ("[a,b", a mapping...)."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -54,6 +58,10 @@ def parse_labels(value: Any) -> list[str]:
         else:
             sep = next((s for s in ";|," if s in text), None)
             value = text.split(sep) if sep else [text]
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        value = [value] if value == value else []  # NaN: no label
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"labels must be text, a list or a number, not {type(value).__name__}")
     return [str(v).strip() for v in value if str(v).strip()]
 
 
@@ -119,26 +127,31 @@ def read_s3(root: str, rel: str, max_bytes: int) -> Outcome:
         return "not_found", f"{type(exc).__name__}: {exc}", None
 
 
+def hidden(rel: str) -> bool:
+    """Whether a walk skips this relative path: any dot file or dot folder on the way (.DS_Store,
+    .git/, .ipynb_checkpoints/). Both walks use it, so a local and an S3 copy give the same rows."""
+    return any(part.startswith(".") for part in rel.split("/"))
+
+
 def walk_local(root: Path) -> Iterator[str]:
-    """Relative paths under `root`, sorted; dot files skipped; directory links are not followed but
+    """Relative paths under `root`, sorted, `hidden` ones skipped; directory links are not followed but
     reported when they leave the root (a link inside the root is walked at its real place)."""
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if not hidden(d))
         for d in [d for d in dirnames if (here / d).is_symlink()]:
             dirnames.remove(d)
             if not (here / d).resolve().is_relative_to(root):
                 yield (here / d).relative_to(root).as_posix()
-        yield from (
-            (here / f).relative_to(root).as_posix() for f in sorted(filenames) if not f.startswith(".")
-        )
+        yield from ((here / f).relative_to(root).as_posix() for f in sorted(filenames) if not hidden(f))
 
 
 def walk_s3(root: str) -> Iterator[str]:
+    """Relative keys under an `s3://` root, sorted, `hidden` ones skipped."""
     prefix = root.removeprefix("s3://").rstrip("/") + "/"
     for key in sorted(filesystem(root).find(root)):
         rel = key.removeprefix("s3://").removeprefix(prefix)
-        if rel and not rel.endswith("/") and not posixpath.basename(rel).startswith("."):
+        if rel and not rel.endswith("/") and not hidden(rel):
             yield rel
 
 
@@ -149,9 +162,12 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
         return None
     rel = str(row["path"]) if row.get("path") else None
     folder = rel.split("/")[0] if rel and "/" in rel else None
-    labels = parse_labels(row["labels"]) if "labels" in row else [folder] if folder else []
-    latlon = valid_latlon(row.get("lat", row.get("latitude")), row.get("lon", row.get("longitude")))
+    latlon = row_latlon(row)
     extra = {k: v for k, v in row.items() if k not in _KNOWN and v is not None}
+    try:
+        labels = parse_labels(row["labels"]) if "labels" in row else [folder] if folder else []
+    except (ValueError, TypeError) as exc:  # a bad label cell costs the labels, not the image
+        labels, extra["labels_error"] = [], f"{type(exc).__name__}: {exc}"
     try:
         objects = parse_boxes(row.get("boxes"))
     except (ValueError, KeyError, TypeError) as exc:

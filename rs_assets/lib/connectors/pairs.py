@@ -7,34 +7,36 @@ kept a few percent of PUB11, so the decision log is most of the partition and ex
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from rs_assets.lib.connectors.common import canonical_url, item_year, parse_datetime, valid_latlon
+from rs_assets.lib.connectors.common import canonical_url, item_year, parse_datetime, row_latlon
 from rs_assets.lib.connectors.files import read_rows
 from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.connectors.state import HttpState, attach_image
 from rs_assets.lib.lake import Lake
-from rs_assets.lib.pool import RS_LEXICON
+from rs_assets.lib.pool import lexicon_pattern, rs_text_score
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import PairsSource
 
-_LATLON = (("lat", "lon"), ("latitude", "longitude"))
+Matcher = Callable[[str], bool]
 
 
-def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str]:
-    """One regex for the prefilter: any lexicon term as a whole word, case-insensitive, optional plural,
-    multi-word terms across spaces, "-" or "_" (compiled once per run, matched per row).
-
-    The default lexicon is the pool's RS_LEXICON, so a text is prefiltered exactly when no term that
-    could give it an RS relevance score is present."""
-    terms = sorted({r"[\s_-]+".join(map(re.escape, k.lower().split())) for k in keywords if k.strip()})
-    return re.compile(r"\b(?:" + "|".join(terms) + r")s?\b", re.IGNORECASE)
+def keyword_matcher(source: PairsSource) -> Matcher | None:
+    """The prefilter's test of a text, None when the source turns it off. Without `keywords` it is the
+    pool's own lexicon relevance: a text is prefiltered exactly when `filtered_pool` would score it 0
+    (and drop it as not_remote_sensing after paying for the download). A source's own `keywords` are
+    matched by the same `lexicon_pattern` (plurals, optional separators, case rules)."""
+    if not source.keyword_prefilter:
+        return None
+    if not source.keywords:
+        return lambda text: rs_text_score(text) > 0
+    pattern = lexicon_pattern(source.keywords)
+    return lambda text: pattern.search(text) is not None
 
 
 def pair_item(
-    source: PairsSource, row: dict[str, Any], year: int, keywords: re.Pattern[str] | None
+    source: PairsSource, row: dict[str, Any], year: int, keywords: Matcher | None
 ) -> RawItem | None:
     """The record of one row for partition `year` (None when it belongs to another year)."""
     when = parse_datetime(row.get(source.date_column)) if source.date_column else None
@@ -46,7 +48,7 @@ def pair_item(
     native = row.get(source.id_column) if source.id_column else None
     native_id = str(native) if native not in (None, "") else canonical_url(url) if url else stable_hash(row)
     used = {source.url_column, source.text_column, source.id_column, source.date_column}
-    latlon = next((ll for a, b in _LATLON if (ll := valid_latlon(row.get(a), row.get(b)))), None)
+    latlon = row_latlon(row)
     item = RawItem(
         native_id=native_id,
         year=year,
@@ -57,7 +59,7 @@ def pair_item(
         lon=latlon[1] if latlon else None,
         extra={k: v for k, v in row.items() if k not in used and v is not None},
     )
-    if keywords is not None and not keywords.search(text or ""):
+    if keywords is not None and not keywords(text or ""):
         item.status, item.error = "prefiltered", "no RS keyword in the text"
     elif url is None:
         item.status, item.error = "invalid_url", f"empty {source.url_column!r}"
@@ -66,7 +68,7 @@ def pair_item(
 
 def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterator[RawItem]:
     """Every row of `year`: prefilter decisions at once, downloads concurrently; duplicates once."""
-    keywords = keyword_pattern(source.keywords or RS_LEXICON) if source.keyword_prefilter else None
+    keywords = keyword_matcher(source)
 
     def items() -> Iterator[RawItem]:
         seen: set[str] = set()

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from rs_assets.lib.connectors.common import redact_url
 from rs_assets.lib.connectors.http import Accept, Fetched, Fetcher
 from rs_assets.lib.ingest import probe
 from rs_assets.lib.lake import Lake, image_key
@@ -104,7 +105,7 @@ def fetch_page(
 def attach_image(fetcher: Fetcher, state: HttpState, item: RawItem) -> RawItem:
     """`item` (metadata of an image record) completed with its download outcome and bytes."""
     result = fetch_image(fetcher, state, item.url or "")
-    extra = {**item.extra, "final_url": result.url} if result.url != item.url else item.extra
+    extra = {**item.extra, "final_url": redact_url(result.url)} if result.url != item.url else item.extra
     return dataclasses.replace(
         item,
         status=result.status,

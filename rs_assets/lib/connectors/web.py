@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rs_assets.lib.connectors.article import parse_article
-from rs_assets.lib.connectors.common import canonical_url, item_year, parse_datetime
+from rs_assets.lib.connectors.common import canonical_url, item_year, parse_datetime, redact_url
 from rs_assets.lib.connectors.discover import Entry, discover
 from rs_assets.lib.connectors.http import Fetched, Fetcher
 from rs_assets.lib.connectors.state import HttpState, attach_image, fetch_page
@@ -28,7 +28,7 @@ def _parse(result: Fetched) -> dict[str, Any]:
     try:
         return parse_article(result.content or b"", result.url, result.charset)
     except Exception:  # hostile HTML can trip lxml/trafilatura in ways no list of exceptions covers
-        log.warning("web: cannot parse %s", result.url, exc_info=True)
+        log.warning("web: cannot parse %s", redact_url(result.url), exc_info=True)
         return parse_article(b"", result.url)
 
 
@@ -37,10 +37,7 @@ def page_items(
 ) -> list[RawItem]:
     """Records of one article for partition `year`: one per image, or one saying why there is none."""
     published = entry.published or (parse_datetime(article["published"]) if article else None)
-    item_yr = item_year(published, source.default_year)
-    if item_yr is None:
-        log.warning("web: %s has no publication date and the source no default_year; skipped", entry.url)
-    if item_yr != year:
+    if item_year(published, source.default_year) != year:
         return []
     page_url = article["url"] if article else canonical_url(entry.url)
     common: dict[str, Any] = {

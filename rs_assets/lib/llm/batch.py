@@ -1,7 +1,8 @@
 """Batch API backend: half price, hours of latency. Requests are collected instead of sent (Deferred),
 flushed as JSONL files within 50,000 requests and 200 MB, uploaded, run, polled, and joined back by
 `custom_id` (= request fingerprint). Batch ids are stored in the lake (`llm_batches/<hash>.json`) so a
-restarted run polls the batch it already paid for instead of submitting a new one.
+restarted run polls the batch it already paid for instead of submitting a new one; a batch that ended
+without completing (failed, expired, cancelled) is forgotten, so the next run submits anew.
 """
 
 from __future__ import annotations
@@ -113,16 +114,18 @@ class BatchBackend:
 
     async def _run_chunk(self, chunk: list[tuple[str, bytes]]) -> None:
         ids = [fp for fp, _ in chunk]
+        state_key = f"llm_batches/{stable_hash('batch', ids, length=32)}.json"
         try:
-            batch_id = await self._submit(chunk)
-            self.results.update(await self._wait(batch_id, ids))
+            batch_id = await self._submit(chunk, state_key)
+            self.results.update(await self._wait(batch_id, ids, state_key))
         except openai.APIError as exc:
+            if isinstance(exc, openai.NotFoundError):  # the stored batch (or its files) is gone: start over
+                await asyncio.to_thread(self.lake.delete, state_key)
             message = self.redact(f"batch API error: {exc.message}")[:500]
             self.log.warning("%s", message)
             self.results.update(dict.fromkeys(ids, message))
 
-    async def _submit(self, chunk: list[tuple[str, bytes]]) -> str:
-        state_key = f"llm_batches/{stable_hash('batch', [fp for fp, _ in chunk], length=32)}.json"
+    async def _submit(self, chunk: list[tuple[str, bytes]], state_key: str) -> str:
         if self.lake.has(state_key):
             batch_id = json.loads(self.lake.read_bytes(state_key))["batch_id"]
             self.log.info("resuming batch %s (%d requests)", batch_id, len(chunk))
@@ -143,8 +146,12 @@ class BatchBackend:
         self.log.info("submitted batch %s (%d requests)", batch.id, len(chunk))
         return batch.id
 
-    async def _wait(self, batch_id: str, ids: list[str]) -> dict[str, Completion | str]:
-        """Poll to a terminal status; requests a finished batch did not answer become errors."""
+    async def _wait(self, batch_id: str, ids: list[str], state_key: str) -> dict[str, Completion | str]:
+        """Poll to a terminal status; requests a finished batch did not answer become errors.
+
+        A batch that ended `failed`, `expired` or `cancelled` is forgotten (its state deleted): what it
+        did answer is used, the rest fails for this run and is submitted in a new batch by the next run.
+        """
         deadline = time.monotonic() + self.settings.batch_max_wait_s
         while True:
             batch = await self.client.batches.retrieve(batch_id)
@@ -159,4 +166,11 @@ class BatchBackend:
             if file_id:
                 got.update(parse_output((await self.client.files.content(file_id)).content))
         missing = f"batch {batch_id} ended {batch.status} without an answer"
+        if batch.status != "completed":
+            errors = [e.message for e in (batch.errors.data or []) if e.message] if batch.errors else []
+            missing += f": {self.redact(errors[0])[:300]}" if errors else ""
+            await asyncio.to_thread(self.lake.delete, state_key)
+            self.log.warning(
+                "batch %s ended %s; the next run submits its unanswered requests anew", batch_id, batch.status
+            )
         return {fp: got.get(fp, missing) for fp in ids}

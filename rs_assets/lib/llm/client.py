@@ -7,8 +7,6 @@ off (max_retries=0), so backoff, Retry-After and rate-limit headers are handled 
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,25 +15,9 @@ import openai
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.request import Completion, ImageRef, LLMRequest, PermanentError, TransientError
 from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets.lib.retry_after import retry_after_headers
 
 RETRYABLE_STATUS = (408, 409, 429)
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from `retry-after-ms`, `retry-after` (seconds or an HTTP date); None when absent."""
-    if headers.get("retry-after-ms"):
-        try:
-            return float(headers["retry-after-ms"]) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(when.timestamp() - time.time(), 0.0) if when else None
 
 
 def completion_from_body(body: Mapping[str, Any]) -> Completion:
@@ -95,7 +77,7 @@ class OpenAIBackend:
         except openai.APIStatusError as exc:
             message = self.redact(f"HTTP {exc.status_code}: {exc.message}")[:500]
             if exc.status_code in RETRYABLE_STATUS or exc.status_code >= 500:
-                raise TransientError(message, retry_after(exc.response.headers)) from exc
+                raise TransientError(message, retry_after_headers(exc.response.headers)) from exc
             raise PermanentError(message) from exc
         except openai.APIResponseValidationError as exc:
             raise PermanentError(f"unreadable response: {self.redact(exc.message)[:300]}") from exc

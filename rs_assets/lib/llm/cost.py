@@ -7,8 +7,12 @@ dry run use the tiling rule instead.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import TypeVar
 
 from rs_assets.lib.llm.settings import Price
+
+V = TypeVar("V")
 
 # (base, per 512-px tile) image tokens by model family; gpt-4o-mini bills images ~33x to match gpt-4o prices.
 IMAGE_TOKENS: dict[str, tuple[int, int]] = {"gpt-4o-mini": (2833, 5667), "gpt-4o": (85, 170)}
@@ -16,6 +20,15 @@ LOW_DETAIL_MAX_SIDE = 512
 CHARS_PER_TOKEN = 4
 MESSAGE_OVERHEAD_TOKENS = 4
 BATCH_DISCOUNT = 0.5
+
+
+def by_model(table: Mapping[str, V], model: str) -> V | None:
+    """The entry for `model`: its exact name, else the longest known prefix (`gpt-4o-2024-08-06` ->
+    `gpt-4o`, `gpt-4o-mini-2024-07-18` -> `gpt-4o-mini`); None when nothing matches."""
+    if model in table:
+        return table[model]
+    known = [k for k in table if model.startswith(k)]
+    return table[max(known, key=len)] if known else None
 
 
 def detail_for(width: int, height: int) -> str:
@@ -26,7 +39,7 @@ def detail_for(width: int, height: int) -> str:
 def image_tokens(width: int, height: int, detail: str, model: str = "gpt-4o") -> int:
     """Billed tokens of one image: low = base; high = base + per-tile x 512-px tiles after fitting in
     2048x2048 and scaling the short side to 768 (1024x1024 -> 765 on gpt-4o)."""
-    base, per_tile = next((v for k, v in IMAGE_TOKENS.items() if model.startswith(k)), IMAGE_TOKENS["gpt-4o"])
+    base, per_tile = by_model(IMAGE_TOKENS, model) or IMAGE_TOKENS["gpt-4o"]
     if detail == "low":
         return base
     w, h = float(width), float(height)
@@ -52,7 +65,8 @@ def cost_usd(
     *,
     batch: bool = False,
 ) -> float:
-    """Dollars for one response; cached prompt tokens are billed at the cached rate. Unknown models cost 0."""
+    """Dollars for one response; cached prompt tokens are billed at the cached rate. No price costs 0 (with a
+    budget set, unpriced models are refused before the stage starts: `engine.caption_partition`)."""
     if price is None:
         return 0.0
     uncached = max(prompt_tokens - cached_tokens, 0)

@@ -22,7 +22,7 @@ IMAGE_MIME = {
     "gif": "image/gif",
 }
 
-# Outcome.status vocabulary. Never reuse a code for another meaning.
+# Outcome.status and captions.status vocabulary. Never reuse a code for another meaning.
 STATUSES: dict[str, str] = {
     "ok": "a valid answer (fresh or from the response store)",
     "failed": "transport or API error after the retries (HTTP status, timeout, connection)",
@@ -33,6 +33,7 @@ STATUSES: dict[str, str] = {
     "budget_exhausted": "not sent: its reserved cost would exceed RS_ASSETS_LLM_BUDGET_USD",
     "dry_run": "not sent: dry run, tokens and cost are estimates",
     "pending": "submitted to the Batch API, no result yet",
+    "no_metadata": "meta captions only: no template family applies (no date, place, sensor, labels...)",
 }
 
 

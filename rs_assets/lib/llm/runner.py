@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from rs_assets.lib.llm.budget import Budget
 from rs_assets.lib.llm.cache import ResponseStore
-from rs_assets.lib.llm.cost import cost_usd
+from rs_assets.lib.llm.cost import by_model, cost_usd
 from rs_assets.lib.llm.ratelimit import RateLimiter
 from rs_assets.lib.llm.request import Completion, LLMRequest, Outcome, PermanentError, TransientError
 from rs_assets.lib.llm.settings import LLMSettings, Price
@@ -45,9 +45,10 @@ class Deferred(Exception):
 
 
 def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
-    """Server hint when given, else exponential; full jitter spreads synchronized retries apart."""
+    """Server hint when given (capped: a huge Retry-After must not stall a partition; the row fails and
+    is retried next run), else exponential; full jitter spreads synchronized retries apart."""
     if retry_after is not None:
-        return retry_after + random.uniform(0, base)
+        return min(retry_after, cap) + random.uniform(0, base)
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
@@ -92,7 +93,7 @@ class Runner:
         self.unpriced: set[str] = set()
 
     def _price(self, model: str) -> Price | None:
-        price = self.settings.prices.get(model)
+        price = by_model(self.settings.prices, model)
         if price is None and model not in self.unpriced:
             self.unpriced.add(model)
             self.log.warning("no price for model %s: its calls count as $0 (set RS_ASSETS_LLM_PRICES)", model)
@@ -157,7 +158,7 @@ class Runner:
                     raise
                 self.stats["retries"] += 1
                 if exc.retry_after is not None:
-                    self.limiter.pause(exc.retry_after)
+                    self.limiter.pause(min(exc.retry_after, s.backoff_max_s))
                 delay = backoff_delay(attempt, s.backoff_base_s, s.backoff_max_s, exc.retry_after)
                 await asyncio.sleep(delay)
                 continue
