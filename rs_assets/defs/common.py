@@ -73,6 +73,29 @@ def contract_specs(
     return specs
 
 
+def partition_asset(
+    *,
+    kinds: set[str],
+    description: str,
+    deps: Sequence[str] = (),
+    reconcile: bool = True,
+    extra_checks: Sequence[dg.AssetCheckSpec] = (),
+) -> Any:
+    """A per-partition stage: source x year partitions, the stage group and its contract checks."""
+
+    def wrap(fn: Any) -> dg.AssetsDefinition:
+        return dg.asset(
+            partitions_def=PARTITIONS,
+            group_name=STAGE_GROUP,
+            deps=list(deps),
+            check_specs=[*contract_specs(fn.__name__, reconcile=reconcile), *extra_checks],
+            kinds=kinds,
+            description=description,
+        )(fn)
+
+    return wrap
+
+
 def contract_results(
     asset: str,
     table: pa.Table,

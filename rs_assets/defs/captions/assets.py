@@ -3,13 +3,11 @@
 import dagster as dg
 
 from rs_assets.defs.common import (
-    PARTITIONS,
-    STAGE_GROUP,
     LakeResource,
     contract_results,
-    contract_specs,
     counts,
     partition,
+    partition_asset,
     read_global,
     read_partition,
     write_partition,
@@ -20,12 +18,9 @@ from rs_assets.lib.reconcile import coverage_reconciliation
 from rs_assets.lib.selection import canonical_records
 
 
-@dg.asset(
-    partitions_def=PARTITIONS,
-    group_name=STAGE_GROUP,
+@partition_asset(
     deps=["raw_scrape", "image_clusters"],
-    check_specs=[
-        *contract_specs("captions"),
+    extra_checks=[
         dg.AssetCheckSpec(
             "caption_quality",
             asset="captions",

@@ -3,13 +3,11 @@
 import dagster as dg
 
 from rs_assets.defs.common import (
-    PARTITIONS,
-    STAGE_GROUP,
     LakeResource,
     contract_results,
-    contract_specs,
     counts,
     partition,
+    partition_asset,
     write_partition,
 )
 from rs_assets.lib.connectors import fetch_items
@@ -17,10 +15,8 @@ from rs_assets.lib.ingest import to_row
 from rs_assets.lib.tables import from_rows
 
 
-@dg.asset(
-    partitions_def=PARTITIONS,
-    group_name=STAGE_GROUP,
-    check_specs=contract_specs("raw_scrape", reconcile=False),
+@partition_asset(
+    reconcile=False,
     kinds={"parquet", "python"},
     description="Every attempted item (ok or failed with status/error); images stored content-addressed.",
 )

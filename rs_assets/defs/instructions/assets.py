@@ -4,13 +4,11 @@ import dagster as dg
 import pyarrow as pa
 
 from rs_assets.defs.common import (
-    PARTITIONS,
-    STAGE_GROUP,
     LakeResource,
     contract_results,
-    contract_specs,
     counts,
     partition,
+    partition_asset,
     read_global,
     read_partition,
     write_partition,
@@ -23,11 +21,8 @@ from rs_assets.lib.tables import from_rows
 EXTRA = pa.schema([("prompt_id", pa.string()), ("status", pa.string()), ("skip_reason", pa.string())])
 
 
-@dg.asset(
-    partitions_def=PARTITIONS,
-    group_name=STAGE_GROUP,
+@partition_asset(
     deps=["captions", "image_clusters"],
-    check_specs=contract_specs("instruction_sets"),
     kinds={"parquet"},
     description="One row per (canonical image, task): a LLaVA conversation, or `skipped` with a reason.",
 )

@@ -3,13 +3,11 @@
 import dagster as dg
 
 from rs_assets.defs.common import (
-    PARTITIONS,
-    STAGE_GROUP,
     LakeResource,
     contract_results,
-    contract_specs,
     counts,
     partition,
+    partition_asset,
     read_partition,
     write_partition,
 )
@@ -18,11 +16,8 @@ from rs_assets.lib.reconcile import pool_reconciliation
 from rs_assets.lib.selection import with_coordinates
 
 
-@dg.asset(
-    partitions_def=PARTITIONS,
-    group_name=STAGE_GROUP,
+@partition_asset(
     deps=["raw_scrape"],
-    check_specs=contract_specs("filtered_pool"),
     kinds={"parquet", "pillow"},
     description="Decode validity, bomb guard, geometry, blank tiles, text and RS relevance: "
     "one decision per raw row. Duplicates are kept here; image_clusters decides them globally.",

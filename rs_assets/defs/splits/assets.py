@@ -5,13 +5,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rs_assets.defs.common import (
-    PARTITIONS,
-    STAGE_GROUP,
     LakeResource,
     contract_results,
-    contract_specs,
     counts,
     partition,
+    partition_asset,
     read_global,
     read_partition,
     write_partition,
@@ -20,11 +18,8 @@ from rs_assets.lib.splits import split_rows
 from rs_assets.lib.tables import from_rows
 
 
-@dg.asset(
-    partitions_def=PARTITIONS,
-    group_name=STAGE_GROUP,
+@partition_asset(
     deps=["filtered_pool", "instruction_sets", "image_clusters"],
-    check_specs=contract_specs("benchmark_splits"),
     kinds={"parquet"},
     description="70/20/10 by hash of the cluster's geo cell (else cluster id): near-duplicates and "
     "neighbouring scenes never straddle splits; stable when new partitions arrive.",
