@@ -34,25 +34,26 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from rs_assets.lib.tables import SCHEMAS
+
 DEFAULT_THRESHOLD = 8
 _BITS = 64
 _MISSING_PRIORITY = np.iinfo(np.int64).max
 _SUBSET_OVERHEAD = 20_000.0  # fixed Python/numpy cost of one subset pass, same unit
 _PASS_COST = 1.0  # one hash's share of a sort pass, in units of one candidate-pair check (measured)
 
-OUTPUT_SCHEMA = pa.schema(
+# the image_clusters contract columns, then what the clustering adds for analysis
+OUTPUT_SCHEMA = pa.unify_schemas(
     [
-        ("image_id", pa.string()),
-        ("cluster_id", pa.string()),
-        ("is_canonical", pa.bool_()),
-        ("cluster_size", pa.int32()),
-        ("record_id", pa.string()),
-        ("source", pa.string()),
-        ("year", pa.int32()),
-        ("phash", pa.uint64()),
-        ("hamming_to_canonical", pa.int32()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
+        SCHEMAS["image_clusters"],
+        pa.schema(
+            [
+                ("phash", pa.uint64()),
+                ("hamming_to_canonical", pa.int32()),
+                ("width", pa.int32()),
+                ("height", pa.int32()),
+            ]
+        ),
     ]
 )
 
