@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
 
@@ -42,3 +47,18 @@ def evaluated_checks(results: list) -> set[str]:
         for r in results
         for e in r.get_asset_check_evaluations()
     }
+
+
+def run_keys_subprocess(sources: Path, home: Path, keys: list[str]) -> dict:
+    """`run_keys` in a fresh process with its own sources file and RS_ASSETS_HOME; its JSON summary."""
+    env = {**os.environ, "RS_ASSETS_SOURCES": str(sources), "RS_ASSETS_HOME": str(home)}
+    env.pop("RS_ASSETS_LAKE", None)
+    out = subprocess.run(
+        [sys.executable, "-m", "rs_assets_tests.run_keys", *keys],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])

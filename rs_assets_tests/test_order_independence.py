@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image
 
 from rs_assets.lib.sources import parse_sources
 from rs_assets.lib.synthetic import generate
+from rs_assets_tests.pipeline import run_keys_subprocess
 
 SYNTH = {"kind": "synthetic", "years": [2020], "per_year": 6, "seed": 3}
 
@@ -49,24 +47,10 @@ def _write_sources(tmp: Path) -> Path:
     return path
 
 
-def _run(tmp: Path, sources: Path, name: str, keys: list[str]) -> dict:
-    env = {**os.environ, "RS_ASSETS_SOURCES": str(sources), "RS_ASSETS_HOME": str(tmp / name)}
-    env.pop("RS_ASSETS_LAKE", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "rs_assets_tests.order_run", *keys],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def test_partition_order_does_not_change_clusters_or_release(tmp_path: Path) -> None:
     sources = _write_sources(tmp_path)
-    forward = _run(tmp_path, sources, "forward", ["scenes|2020", "archive|2020"])
-    backward = _run(tmp_path, sources, "backward", ["archive|2020", "scenes|2020"])
+    forward = run_keys_subprocess(sources, tmp_path / "forward", ["scenes|2020", "archive|2020"])
+    backward = run_keys_subprocess(sources, tmp_path / "backward", ["archive|2020", "scenes|2020"])
     assert forward["failed_checks"] == [] and backward["failed_checks"] == []
     assert forward["clusters"] == backward["clusters"]
     assert forward["release"] == backward["release"]
