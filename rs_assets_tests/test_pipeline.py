@@ -136,3 +136,11 @@ def test_rematerialising_a_partition_is_idempotent(demo: dict) -> None:
     after = lake.read_table(table_key("captions", "tiny_synthetic", 2020))
     assert sorted(before["caption_id"].to_pylist()) == sorted(after["caption_id"].to_pylist())
     assert sorted(before["text"].to_pylist()) == sorted(after["text"].to_pylist())
+
+
+def test_ui_metadata_shows_counts_schema_and_a_preview(demo: dict) -> None:
+    meta = demo["pool_materializations"][0].asset_materialization.metadata
+    assert meta["dagster/row_count"].value > 0 and "drop_reasons" in meta
+    assert {c.name for c in meta["dagster/column_schema"].schema.columns} >= {"kept", "drop_reason", "phash"}
+    preview = meta["preview"].value
+    assert preview.startswith("| record_id | kept | drop_reason |") and len(preview.splitlines()) == 2 + 5

@@ -170,7 +170,31 @@ def write_partition(
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(f.name, str(f.type)) for f in table.schema]
         ),
+        "preview": dg.MetadataValue.md(markdown_preview(table, PREVIEW_COLUMNS.get(asset))),
     }
+
+
+PREVIEW_COLUMNS = {
+    "raw_scrape": ["native_id", "status", "width", "height", "title"],
+    "filtered_pool": ["record_id", "kept", "drop_reason", "width", "height", "rs_score"],
+    "image_clusters": ["image_id", "cluster_id", "is_canonical", "cluster_size", "source"],
+    "captions": ["strategy", "status", "model", "text"],
+    "instruction_sets": ["task", "status", "skip_reason", "conversations"],
+    "benchmark_splits": ["image_id", "cluster_id", "split", "geo_cell"],
+}
+
+
+def markdown_preview(table: pa.Table, columns: Sequence[str] | None, rows: int = 5, width: int = 80) -> str:
+    """The first rows as a Markdown table (long cells cut), so the UI shows what was written."""
+    names = [c for c in (columns or table.column_names[:6]) if c in table.column_names]
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(r[c]) for c in names) + " |" for r in table.slice(0, rows).to_pylist()]
+    return "\n".join(lines)
 
 
 def counts(values: Iterable[Any]) -> dict[str, int]:
