@@ -125,7 +125,7 @@ def release_samples(lake: Lake) -> tuple[dict[str, list[dict[str, Any]]], list[d
     later may have replaced a canonical image or merged clusters), so a release never exports two
     members of one cluster nor lets a cluster straddle splits, whatever the partitions' ages.
     """
-    clusters, raw = lake.read_all("image_clusters"), lake.read_all("raw_scrape")
+    clusters, raw = lake.read_all("image_clusters"), lake.read_all("raw_scrape", columns=list(RECORD_COLUMNS))
     splits = lake.read_all("benchmark_splits", columns=["image_id", "split"])
     if clusters is None or raw is None or splits is None:
         return {}, []
@@ -137,7 +137,7 @@ def release_samples(lake: Lake) -> tuple[dict[str, list[dict[str, Any]]], list[d
     by_image = _training_captions(caps, representative)
     conversations = conversations_by_image(lake, representative)
     processed = dict(zip(splits["image_id"].to_pylist(), splits["split"].to_pylist(), strict=True))
-    records = {r["record_id"]: r for r in raw.select(list(RECORD_COLUMNS)).to_pylist()}
+    records = {r["record_id"]: r for r in raw.to_pylist()}
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     excluded = []
     for row in clusters.filter(pc.field("is_canonical")).sort_by("image_id").to_pylist():
@@ -244,8 +244,6 @@ def write_release(lake: Lake, version: str, card: Callable[[dict[str, Any]], str
     karpathy, sent_id = [], 0
     for split in SPLITS:
         rows = samples.get(split, [])
-        for s in rows:
-            out.put(s["image"], lake.get_image(s["image_id"], s["image_ext"]), "image", split, 1)
         llava = [dict(c, image=s["image"]) for s in rows for c in s["conversations"]]
         out.put(
             f"llava/{split}.json",
@@ -285,15 +283,15 @@ def write_release(lake: Lake, version: str, card: Callable[[dict[str, Any]], str
             ),
         )
         out.put_table(f"hf/{split}.parquet", hf, "hf_parquet", split)
-        for start in range(0, max(len(rows), 1), SHARD_SIZE):
+        for start in range(0, len(rows), SHARD_SIZE):
             shard = rows[start : start + SHARD_SIZE]
-            if not shard:
-                break
             name = f"webdataset/{split}-{start // SHARD_SIZE:06d}"
             members = []
             for s in shard:
+                image = lake.get_image(s["image_id"], s["image_ext"])  # read once: the file and the tar
+                out.put(s["image"], image, "image", split, 1)
                 members += [
-                    (f"{s['image_id']}.{s['image_ext']}", lake.get_image(s["image_id"], s["image_ext"])),
+                    (f"{s['image_id']}.{s['image_ext']}", image),
                     (f"{s['image_id']}.txt", (s["captions"][0]["text"] if s["captions"] else "").encode()),
                     (f"{s['image_id']}.json", json.dumps(_json_meta(s), default=str).encode()),
                 ]
