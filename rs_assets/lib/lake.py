@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from rs_assets.lib import settings
 
 IMAGE_EXTS = ("jpg", "png", "tif", "webp", "gif", "bmp")
 
@@ -113,7 +116,15 @@ def s3_client() -> Any:
     """A boto3 S3 client through dagster-aws, honouring `AWS_ENDPOINT_URL` (MinIO, moto)."""
     from dagster_aws.s3 import S3Resource
 
-    return S3Resource(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None).get_client()
+    return S3Resource(endpoint_url=settings.aws_endpoint_url()).get_client()
+
+
+def filesystem(path: str) -> fsspec.AbstractFileSystem:
+    """An fsspec filesystem for a local path or `s3://` URL (same endpoint as the Lake's client). The
+    instance cache is skipped so a re-run sees objects written since the last one."""
+    if path.startswith("s3://"):
+        return fsspec.filesystem("s3", endpoint_url=settings.aws_endpoint_url(), skip_instance_cache=True)
+    return fsspec.filesystem("file")
 
 
 def table_key(asset: str, source: str | None = None, year: int | str | None = None) -> str:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
 
-DEFAULT_START_YEAR = 1990
+from rs_assets.lib import settings
 
 
 def partitions_def(source_names: list[str]) -> dg.MultiPartitionsDefinition:
     """`source` static keys from the sources config; `year` a yearly time window whose current year exists."""
-    start = os.environ.get("RS_ASSETS_START_YEAR") or str(DEFAULT_START_YEAR)
+    start = settings.start_year()
     return dg.MultiPartitionsDefinition(
         {
             "source": dg.StaticPartitionsDefinition(sorted(source_names)),

@@ -32,6 +32,16 @@ def llm_backend() -> str:
     return value
 
 
+def start_year() -> str:
+    """First year of the `year` partition dimension. `RS_ASSETS_START_YEAR`, default 1990."""
+    return os.environ.get("RS_ASSETS_START_YEAR") or "1990"
+
+
+def aws_endpoint_url() -> str | None:
+    """boto3's own `AWS_ENDPOINT_URL` (MinIO, moto), for the clients built outside boto3's config."""
+    return os.environ.get("AWS_ENDPOINT_URL") or None
+
+
 def catalog_path() -> Path:
     return home() / "catalog.duckdb"
 

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from rs_assets.lib import settings
-from rs_assets.lib.lake import Lake
+from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.tables import SCHEMAS
 
 GLOBAL_ASSETS = ("image_clusters", "release")
@@ -36,12 +36,7 @@ def table_glob(lake: Lake, asset: str) -> str:
 def register_lake(conn: duckdb.DuckDBPyConnection, lake: Lake) -> None:
     """Let DuckDB read `s3://` through fsspec (works offline and on any DuckDB version)."""
     if lake.is_s3:
-        import s3fs
-
-        endpoint = os.environ.get("AWS_ENDPOINT_URL")
-        conn.register_filesystem(
-            s3fs.S3FileSystem(client_kwargs={"endpoint_url": endpoint} if endpoint else {})
-        )
+        conn.register_filesystem(filesystem(lake.root))
 
 
 def _source_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, asset: str) -> str:

@@ -3,31 +3,22 @@
 Parquet and JSONL keep their types; CSV/TSV cells are all text (a type guessed from the first block
 breaks on a later one), which every connector parses anyway (dates, numbers, coordinates).
 
-S3 honours `AWS_ENDPOINT_URL` (MinIO, moto) like the Lake does; the instance cache is skipped so a
-re-run sees objects written since the last one.
+S3 goes through `lake.filesystem`, the same endpoint as the Lake.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
-import fsspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from rs_assets.lib.lake import filesystem
+
 BATCH_ROWS = 10_000
-
-
-def filesystem(path: str) -> fsspec.AbstractFileSystem:
-    if path.startswith("s3://"):
-        return fsspec.filesystem(
-            "s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, skip_instance_cache=True
-        )
-    return fsspec.filesystem("file")
 
 
 def expand(path: str) -> list[str]:

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from rs_assets.lib.connectors.common import item_year, parse_datetime, row_latlon, to_float
-from rs_assets.lib.connectors.files import filesystem, read_rows
+from rs_assets.lib.connectors.files import read_rows
 from rs_assets.lib.connectors.http import bounded_map
 from rs_assets.lib.connectors.media import SNIFF_BYTES, image_format
-from rs_assets.lib.lake import Lake
+from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import LabeledSource
 
