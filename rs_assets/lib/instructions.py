@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from rs_assets.lib.captions.facts import plural
 from rs_assets.lib.records import stable_hash
 
 PROMPT_VERSION = "v1"
@@ -19,11 +20,6 @@ BRIEF_QUESTIONS = (
     "Give a short caption for this aerial/satellite scene.",
     "What does this overhead image show? Answer in one or two sentences.",
 )
-
-
-def _name(cls: str, n: int = 1) -> str:
-    word = cls.replace("_", " ")
-    return word if n == 1 else (word + "es" if word.endswith(("s", "sh", "ch")) else word + "s")
 
 
 def _box(obj: dict[str, Any], width: int, height: int) -> list[int]:
@@ -80,7 +76,7 @@ def task_pairs(
             return [], [], "no_objects"
         tally = Counter(o["cls"] for o in objects)
         pairs = [
-            (f"How many {_name(c, 2)} can you see in this image?", str(n)) for c, n in sorted(tally.items())
+            (f"How many {plural(c, 2)} can you see in this image?", str(n)) for c, n in sorted(tally.items())
         ]
         return pairs, [], None
     if task == "grounding":
@@ -92,7 +88,7 @@ def task_pairs(
             by_cls[obj["cls"]].append(_box(obj, width, height))
         pairs = [
             (
-                f"Locate every {_name(c)} in the image. Answer with boxes [x1, y1, x2, y2] on a 0-1000 "
+                f"Locate every {plural(c, 1)} in the image. Answer with boxes [x1, y1, x2, y2] on a 0-1000 "
                 "scale.",
                 ", ".join(json.dumps(b) for b in sorted(boxes)),
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -19,9 +19,12 @@ from pydantic import (
     ValidationError,
 )
 
+from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
+
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-CAPTION_STRATEGIES = ("meta", "gaia", "mpgi")
-INSTRUCTION_TASKS = ("brief_caption", "scene_classification", "object_count", "grounding")
+CaptionStrategy = Literal["meta", "gaia", "mpgi"]
+InstructionTask = Literal["brief_caption", "scene_classification", "object_count", "grounding"]
+INSTRUCTION_TASKS: tuple[str, ...] = get_args(InstructionTask)
 
 
 class SourcesConfigError(ValueError):
@@ -31,10 +34,8 @@ class SourcesConfigError(ValueError):
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    captions: list[Literal["meta", "gaia", "mpgi"]] = ["meta", "gaia"]
-    instructions: list[Literal["brief_caption", "scene_classification", "object_count", "grounding"]] = list(
-        INSTRUCTION_TASKS
-    )
+    captions: list[CaptionStrategy] = ["meta", "gaia"]
+    instructions: list[InstructionTask] = list(INSTRUCTION_TASKS)
     default_year: int | None = None
     allow_private_network: bool = False
     priority: int = Field(100, description="lower wins when choosing a cluster's canonical image")
@@ -46,7 +47,9 @@ class _Base(BaseModel):
     rs_scorer: Literal["lexicon", "text_embedding", "clip"] = Field(
         "lexicon", description="RS relevance scorer; model scorers are optional extras, lexicon fallback"
     )
-    max_pixels: int = Field(178_956_970, ge=1, description="decompression-bomb guard, checked on the header")
+    max_pixels: int = Field(
+        DEFAULT_MAX_PIXELS, ge=1, description="decompression-bomb guard, checked on the header"
+    )
 
 
 class SyntheticSource(_Base):

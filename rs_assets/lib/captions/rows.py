@@ -23,7 +23,6 @@ EXTRA_SCHEMA = pa.schema(
         ("caption_index", pa.int32()),
         ("prompt_version", pa.string()),
         ("detail", pa.string()),
-        ("facts", pa.string()),
     ]
 )
 
