@@ -10,17 +10,15 @@ from pathlib import Path
 
 from rs_assets.lib import settings
 from rs_assets.lib.partitions import key_for
-
-TABLES = ("raw_scrape", "filtered_pool", "image_clusters", "captions", "instruction_sets", "benchmark_splits")
+from rs_assets.lib.sources import load_sources
+from rs_assets.lib.stages import table_stages
 
 
 def demo_partitions() -> list[str]:
     """Every partition the configured synthetic sources define (the demo needs no network)."""
-    from rs_assets.defs.common import SOURCES
-
     return [
         key_for(name, year)
-        for name, src in SOURCES.items()
+        for name, src in load_sources(settings.sources_path()).items()
         if src.kind == "synthetic"
         for year in sorted(src.years)
     ]
@@ -31,7 +29,7 @@ def run_demo() -> int:
     import dagster as dg
 
     from rs_assets.definitions import defs as load_defs
-    from rs_assets.lib.warehouse import connect
+    from rs_assets.lib.warehouse.catalog import connect
 
     if not os.environ.get("DAGSTER_HOME"):
         print("DAGSTER_HOME is not set; `make demo` sets it to <repo>/.dagster_home", file=sys.stderr)
@@ -55,7 +53,7 @@ def run_demo() -> int:
             return 1
     conn = connect()
     print(f"\nDone in {time.monotonic() - started:.1f}s. Rows per asset (catalog {settings.catalog_path()}):")
-    for view in (*TABLES, "release"):
+    for view in (s.name for s in table_stages()):
         print(f"  {view:18s} {conn.execute(f'SELECT count(*) FROM {view}').fetchone()[0]:>7}")
     conn.close()
     print(f"""
@@ -68,7 +66,7 @@ Next:
 
 
 def run_sql(path: str) -> int:
-    from rs_assets.lib.warehouse import connect
+    from rs_assets.lib.warehouse.catalog import connect
 
     sql = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else path
     conn = connect()
@@ -83,7 +81,6 @@ def run_estimate(key: str) -> int:
     """Dry run of the captions stage for one partition on the OpenAI backend: tokens and $, no calls."""
     from dataclasses import replace
 
-    from rs_assets.defs.common import SOURCES
     from rs_assets.lib.captions import caption_partition
     from rs_assets.lib.lake import Lake, table_key
     from rs_assets.lib.llm.settings import LLMSettings
@@ -91,6 +88,10 @@ def run_estimate(key: str) -> int:
     from rs_assets.lib.selection import canonical_records
 
     source, year = parse_key(key)
+    sources = load_sources(settings.sources_path())
+    if source not in sources:
+        print(f"source {source!r} is not in {settings.sources_path()}", file=sys.stderr)
+        return 2
     lake = Lake(settings.lake_root())
     needed = [table_key("raw_scrape", source, year), table_key("image_clusters")]
     if not all(lake.has(k) for k in needed):
@@ -99,9 +100,9 @@ def run_estimate(key: str) -> int:
     records = canonical_records(lake.read_table(needed[0]), lake.read_table(needed[1]))
     os.environ.setdefault("RS_ASSETS_LLM", "openai")  # estimate what the paid backend would cost
     llm = replace(LLMSettings.from_env(), dry_run=True)
-    result = caption_partition(records.to_pylist(), list(SOURCES[source].captions), lake, llm)
+    result = caption_partition(records.to_pylist(), list(sources[source].captions), lake, llm)
     print(
-        f"{key}: {records.num_rows} canonical images, strategies {list(SOURCES[source].captions)}, "
+        f"{key}: {records.num_rows} canonical images, strategies {list(sources[source].captions)}, "
         f"models {llm.vision_model} / {llm.text_model}"
     )
     for name, value in sorted(result.stats.items()):

@@ -16,7 +16,7 @@ import dagster as dg
 def main(keys: list[str]) -> None:
     from rs_assets.lib import settings
     from rs_assets.lib.lake import Lake
-    from rs_assets.lib.release import release_samples
+    from rs_assets.lib.release.samples import release_samples
     from rs_assets_tests.pipeline import failed_checks, run_partitions
 
     with dg.instance_for_test() as instance:

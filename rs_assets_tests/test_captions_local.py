@@ -21,7 +21,7 @@ from rs_assets.lib.llm.cost import by_model, image_tokens
 from rs_assets.lib.llm.request import STATUSES, LLMRequest, Outcome
 from rs_assets.lib.llm.settings import DEFAULT_PRICES, LLMSettings
 from rs_assets.lib.records import image_id
-from rs_assets.lib.tables import schema_problems
+from rs_assets.lib.stages import schema_problems
 
 PLACES = [(48.85, 2.35, "France"), (-34.6, -58.4, "Argentina"), (35.68, 139.7, "Japan")]
 

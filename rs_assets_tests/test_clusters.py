@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from rs_assets.lib.clusters import cluster_images, components, near_pairs, popcount
-from rs_assets.lib.tables import SCHEMAS, schema_problems
+from rs_assets.lib.image_clusters.clusters import cluster_images, components, near_pairs, popcount
+from rs_assets.lib.stages import schema_problems, stage
 
 
 def planted(n: int, copies: int, max_bits: int, seed: int = 0) -> np.ndarray:
@@ -142,4 +142,4 @@ def test_result_independent_of_row_order() -> None:
 def test_empty_input() -> None:
     out = cluster_images(pool_rows([]))
     assert out.num_rows == 0 and schema_problems("image_clusters", out.schema) == []
-    assert set(SCHEMAS["image_clusters"].names) <= set(out.column_names)
+    assert set(stage("image_clusters").schema.names) <= set(out.column_names)

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from rs_assets.lib.connectors import fetch_items
 from rs_assets.lib.lake import Lake
+from rs_assets.lib.raw_scrape.connectors import fetch_items
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import image_bytes
 

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rs_assets.lib.connectors import fetch_items, redact_url
-from rs_assets.lib.connectors.files import read_rows
-from rs_assets.lib.connectors.pairs import keyword_matcher
-from rs_assets.lib.ingest import to_row
+from rs_assets.lib.filtered_pool.lexicon import rs_text_score
 from rs_assets.lib.lake import Lake
-from rs_assets.lib.pool import rs_text_score
+from rs_assets.lib.raw_scrape.connectors import fetch_items, redact_url
+from rs_assets.lib.raw_scrape.connectors.files import read_rows
+from rs_assets.lib.raw_scrape.connectors.pairs import keyword_matcher
+from rs_assets.lib.raw_scrape.rows import to_row
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes
 

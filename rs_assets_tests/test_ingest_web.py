@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from rs_assets.lib.connectors import fetch_items
-from rs_assets.lib.connectors.article import parse_article
-from rs_assets.lib.connectors.discover import DiscoveryError
-from rs_assets.lib.connectors.guard import BlockedAddress
-from rs_assets.lib.connectors.http import Fetcher
-from rs_assets.lib.ingest import to_row
 from rs_assets.lib.lake import Lake
+from rs_assets.lib.raw_scrape.connectors import fetch_items
+from rs_assets.lib.raw_scrape.connectors.article import parse_article
+from rs_assets.lib.raw_scrape.connectors.discover import DiscoveryError
+from rs_assets.lib.raw_scrape.connectors.guard import BlockedAddress
+from rs_assets.lib.raw_scrape.connectors.http import Fetcher
+from rs_assets.lib.raw_scrape.rows import to_row
 from rs_assets.lib.records import RawItem
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes

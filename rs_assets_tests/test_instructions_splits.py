@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from rs_assets.lib.instructions import build_instructions
-from rs_assets.lib.splits import assign_split, geo_cell
+from rs_assets.lib.benchmark_splits.splits import assign_split, geo_cell
+from rs_assets.lib.instruction_sets.build import build_instructions
 
 RECORD = {
     "record_id": "r1",

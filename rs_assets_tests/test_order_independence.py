@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from rs_assets.lib.raw_scrape.synthetic import generate
 from rs_assets.lib.sources import parse_sources
-from rs_assets.lib.synthetic import generate
 from rs_assets_tests.pipeline import run_keys_subprocess
 
 SYNTH = {"kind": "synthetic", "years": [2020], "per_year": 6, "seed": 3}

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from rs_assets.lib.lake import Lake, table_key
-from rs_assets.lib.warehouse import connect
+from rs_assets.lib.warehouse.catalog import connect
 from rs_assets_tests.pipeline import evaluated_checks, failed_checks, run_partitions
 
 KEYS = ["demo_synthetic|2020", "demo_synthetic|2021", "tiny_synthetic|2020"]

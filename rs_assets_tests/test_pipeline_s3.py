@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 
 from rs_assets.lib.lake import Lake
-from rs_assets.lib.warehouse import connect
+from rs_assets.lib.warehouse.catalog import connect
 from rs_assets_tests.pipeline import failed_checks, run_partitions
 
 

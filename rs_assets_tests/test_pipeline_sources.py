@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from rs_assets.lib.raw_scrape.synthetic import generate
 from rs_assets.lib.sources import parse_sources
-from rs_assets.lib.synthetic import generate
 from rs_assets_tests.loopback_site import Site
 from rs_assets_tests.pipeline import run_keys_subprocess
 

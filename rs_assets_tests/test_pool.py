@@ -12,11 +12,14 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
+from rs_assets.lib.filtered_pool.driver import pool_partition
+from rs_assets.lib.filtered_pool.lexicon import RS_LEXICON, rs_text_score
+from rs_assets.lib.filtered_pool.rules import decide
+from rs_assets.lib.filtered_pool.scorers import ScorerUnavailable, load_rs_scorer
 from rs_assets.lib.imaging import assess_image, phash
-from rs_assets.lib.pool import RS_LEXICON, decide, load_rs_scorer, pool_partition, rs_text_score
 from rs_assets.lib.records import DROP_REASONS, image_id
 from rs_assets.lib.sources import parse_sources
-from rs_assets.lib.tables import SCHEMAS, schema_problems
+from rs_assets.lib.stages import schema_problems, stage
 
 SOURCES = parse_sources(
     {
@@ -222,11 +225,14 @@ def test_rs_text_score() -> None:
     assert all(0 < w < 1 for w in RS_LEXICON.values())
 
 
-def test_model_scorers_degrade_to_lexicon() -> None:
-    for name in ("text_embedding", "clip"):
-        scorer = load_rs_scorer(name)
-        if scorer.name == "lexicon":
-            assert scorer.note and name in scorer.note
+def test_unavailable_model_scorer_is_an_error_not_a_silent_lexicon() -> None:
+    for name, extra in (("text_embedding", "text-embedding"), ("clip", "clip")):
+        try:
+            scorer = load_rs_scorer(name)
+        except ScorerUnavailable as exc:  # the extra (torch) is not installed here
+            assert name in str(exc) and f"[{extra}]" in str(exc)
+        else:  # installed: the model itself scores
+            assert scorer.name == name
     with pytest.raises(ValueError):
         load_rs_scorer("nope")
 
@@ -260,7 +266,7 @@ def raw_partition() -> tuple[pa.Table, dict[str, bytes]]:
                 "text": "aerial orthophoto of farmland" if n % 5 else "a birthday cake",
             }
         )
-    schema = pa.schema([SCHEMAS["raw_scrape"].field(c) for c in rows[0]])
+    schema = pa.schema([stage("raw_scrape").schema.field(c) for c in rows[0]])
     return pa.Table.from_pylist(rows, schema=schema), store
 
 

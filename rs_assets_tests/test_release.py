@@ -6,7 +6,7 @@ import json
 
 import pyarrow as pa
 
-from rs_assets.lib.release import vlm_rejected
+from rs_assets.lib.release.samples import vlm_rejected
 
 
 def test_gaia_booleans_hold_back_non_rs_and_charts() -> None:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rs_assets.lib.raw_scrape.synthetic import FLAWS, SENSORS, generate
 from rs_assets.lib.records import RawItem
 from rs_assets.lib.sources import SyntheticSource
-from rs_assets.lib.synthetic import FLAWS, SENSORS, generate
 
 NAME = "demo_synthetic"
 SOURCE = SyntheticSource(kind="synthetic", years=[2019, 2020, 2021], per_year=40, seed=7)

@@ -1,4 +1,4 @@
-"""Column-level rules as great-expectations 1.x suites (DESIGN 7).
+"""Column-level rules as great-expectations 1.x suites (DESIGN 7), from each stage's registry entry.
 
 An ephemeral context, a pandas datasource and a whole-dataframe batch: no project folder, no
 analytics, no progress bars. GE is imported lazily (it costs seconds per process).
@@ -12,48 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from rs_assets.lib.llm.request import STATUSES as CAPTION_STATUSES
-from rs_assets.lib.records import DROP_REASONS, RAW_STATUSES
-from rs_assets.lib.sources import INSTRUCTION_TASKS
-from rs_assets.lib.splits import SPLITS
-
-
-def _rules() -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    """(expectation class name, kwargs) per table; GE ignores nulls in value rules."""
-    geo = [
-        ("ExpectColumnValuesToBeBetween", {"column": "lat", "min_value": -90, "max_value": 90}),
-        ("ExpectColumnValuesToBeBetween", {"column": "lon", "min_value": -180, "max_value": 180}),
-    ]
-    return {
-        "raw_scrape": [
-            ("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": list(RAW_STATUSES)}),
-            ("ExpectColumnValuesToBeBetween", {"column": "width", "min_value": 1, "max_value": 200_000}),
-            ("ExpectColumnValuesToBeBetween", {"column": "height", "min_value": 1, "max_value": 200_000}),
-            ("ExpectColumnValuesToBeBetween", {"column": "cloud_cover", "min_value": 0, "max_value": 1}),
-            *geo,
-        ],
-        "filtered_pool": [
-            ("ExpectColumnValuesToNotBeNull", {"column": "kept"}),
-            ("ExpectColumnValuesToBeInSet", {"column": "drop_reason", "value_set": list(DROP_REASONS)}),
-        ],
-        "image_clusters": [
-            ("ExpectColumnValuesToBeBetween", {"column": "cluster_size", "min_value": 1}),
-            ("ExpectColumnValuesToNotBeNull", {"column": "cluster_id"}),
-        ],
-        "captions": [
-            ("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": list(CAPTION_STATUSES)}),
-            ("ExpectColumnValuesToBeBetween", {"column": "cost_usd", "min_value": 0}),
-            ("ExpectColumnValuesToNotBeNull", {"column": "strategy"}),
-        ],
-        "instruction_sets": [
-            ("ExpectColumnValuesToBeInSet", {"column": "task", "value_set": list(INSTRUCTION_TASKS)}),
-            ("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["ok", "skipped"]}),
-        ],
-        "benchmark_splits": [
-            ("ExpectColumnValuesToBeInSet", {"column": "split", "value_set": list(SPLITS)}),
-            ("ExpectColumnValuesToNotBeNull", {"column": "cluster_id"}),
-        ],
-    }
+from rs_assets.lib.stages import stage
 
 
 @cache
@@ -69,10 +28,10 @@ def _batch_definition() -> Any:
 
 
 def validate_table(table_name: str, table: pa.Table) -> tuple[bool, dict[str, Any]]:
-    """Run the table's suite; returns (success, {expectation: unexpected count}) for check metadata."""
+    """Run the stage's suite; returns (success, {expectation: unexpected count}) for check metadata."""
     import great_expectations as gx
 
-    rules = [(cls, kw) for cls, kw in _rules().get(table_name, []) if kw["column"] in table.column_names]
+    rules = [(cls, kw) for cls, kw in stage(table_name).expectations() if kw["column"] in table.column_names]
     if not rules:
         return True, {"expectations": 0}
     suite = gx.ExpectationSuite(

@@ -76,7 +76,7 @@ class LocalBackend:
 class S3Backend:
     bucket: str
     prefix: str
-    client: Any  # a boto3 S3 client (from dagster-aws S3Resource or boto3 directly)
+    client: Any  # a boto3 S3 client
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -113,10 +113,24 @@ class S3Backend:
 
 
 def s3_client() -> Any:
-    """A boto3 S3 client through dagster-aws, honouring `AWS_ENDPOINT_URL` (MinIO, moto)."""
-    from dagster_aws.s3 import S3Resource
+    """A boto3 S3 client; boto3 reads `AWS_*` itself, `AWS_ENDPOINT_URL` included (MinIO, moto)."""
+    import boto3
 
-    return S3Resource(endpoint_url=settings.aws_endpoint_url()).get_client()
+    return boto3.client("s3", endpoint_url=settings.aws_endpoint_url())
+
+
+def check_root(root: str) -> None:
+    """Raise for a lake root that cannot work (an `s3://` URL without a bucket)."""
+    if root.startswith("s3://"):
+        split_s3(root)
+
+
+def split_s3(root: str) -> tuple[str, str]:
+    """(bucket, prefix) of `s3://bucket/prefix`; a root without a bucket is a configuration error."""
+    bucket, _, prefix = root[5:].partition("/")
+    if not bucket:
+        raise ValueError(f"lake root {root!r} names no bucket: use s3://<bucket>[/<prefix>] (RS_ASSETS_LAKE)")
+    return bucket, prefix.strip("/")
 
 
 def filesystem(path: str) -> fsspec.AbstractFileSystem:
@@ -146,10 +160,10 @@ class Lake:
     """Parquet tables, content-addressed images and thumbnails under one root."""
 
     def __init__(self, root: str, client: Any | None = None) -> None:
-        self.root = root.rstrip("/")
+        self.root = root if root == "s3://" else root.rstrip("/")
         if self.root.startswith("s3://"):
-            bucket, _, prefix = self.root[5:].partition("/")
-            self.backend: Backend = S3Backend(bucket, prefix.strip("/"), client or s3_client())
+            bucket, prefix = split_s3(self.root)
+            self.backend: Backend = S3Backend(bucket, prefix, client or s3_client())
         else:
             self.backend = LocalBackend(Path(self.root).expanduser().resolve())
 

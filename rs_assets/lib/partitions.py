@@ -1,25 +1,12 @@
-"""Partition scheme (DESIGN 3): source x year, string key `<source>|<year>`."""
+"""Partition keys (DESIGN 3): source x year, string key `<source>|<year>`. The Dagster definition of
+the scheme lives in `defs/project.py`; this module is the Dagster-free part."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import dagster as dg
-
-from rs_assets.lib import settings
-
-
-def partitions_def(source_names: list[str]) -> dg.MultiPartitionsDefinition:
-    """`source` static keys from the sources config; `year` a yearly time window whose current year exists."""
-    start = settings.start_year()
-    return dg.MultiPartitionsDefinition(
-        {
-            "source": dg.StaticPartitionsDefinition(sorted(source_names)),
-            "year": dg.TimeWindowPartitionsDefinition(
-                cron_schedule="0 0 1 1 *", fmt="%Y", start=start, end_offset=1
-            ),
-        }
-    )
+YEAR_CRON = "0 0 1 1 *"  # yearly windows
+YEAR_FMT = "%Y"
 
 
 def parse_key(key: Any) -> tuple[str, int]:

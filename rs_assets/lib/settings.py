@@ -24,14 +24,6 @@ def sources_path() -> Path:
     return Path(os.environ.get("RS_ASSETS_SOURCES") or PACKAGE_ROOT / "sources.yaml")
 
 
-def llm_backend() -> str:
-    """`local` (offline, deterministic) unless `RS_ASSETS_LLM=openai` is set explicitly."""
-    value = (os.environ.get("RS_ASSETS_LLM") or "local").strip().lower()
-    if value not in ("local", "openai"):
-        raise ValueError(f"RS_ASSETS_LLM must be 'local' or 'openai', got {value!r}")
-    return value
-
-
 def start_year() -> str:
     """First year of the `year` partition dimension. `RS_ASSETS_START_YEAR`, default 1990."""
     return os.environ.get("RS_ASSETS_START_YEAR") or "1990"
@@ -47,4 +39,5 @@ def catalog_path() -> Path:
 
 
 def sql_root() -> Path:
-    return REPO_ROOT / "sql"
+    """The view and query files, shipped inside the package (the repo's `sql/` links here)."""
+    return PACKAGE_ROOT / "sql"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -19,12 +19,11 @@ from pydantic import (
     ValidationError,
 )
 
+from rs_assets.lib.captions.strategies import CaptionStrategy
 from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
+from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-CaptionStrategy = Literal["meta", "gaia", "mpgi"]
-InstructionTask = Literal["brief_caption", "scene_classification", "object_count", "grounding"]
-INSTRUCTION_TASKS: tuple[str, ...] = get_args(InstructionTask)
 
 
 class SourcesConfigError(ValueError):
@@ -35,7 +34,7 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     captions: list[CaptionStrategy] = ["meta", "gaia"]
-    instructions: list[InstructionTask] = list(INSTRUCTION_TASKS)
+    instructions: list[InstructionTask] = list(TASKS)
     default_year: int | None = None
     allow_private_network: bool = False
     priority: int = Field(100, description="lower wins when choosing a cluster's canonical image")

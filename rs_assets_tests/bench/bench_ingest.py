@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from rs_assets.lib.connectors import fetch_items
 from rs_assets.lib.lake import Lake
+from rs_assets.lib.raw_scrape.connectors import fetch_items
 from rs_assets.lib.sources import parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes
 

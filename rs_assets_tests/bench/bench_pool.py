@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from rs_assets.lib.clusters import cluster_images, popcount
-from rs_assets.lib.pool import pool_partition
+from rs_assets.lib.filtered_pool.driver import pool_partition
+from rs_assets.lib.image_clusters.clusters import cluster_images, popcount
 from rs_assets.lib.sources import parse_sources
 
 POOL_GOAL = 3.0  # naive / ours, per image

@@ -1,1 +1,1 @@
-"""Stage: captions."""
+"""The captions asset (Dagster wiring only; record logic in rs_assets.lib.captions)."""

@@ -2,51 +2,60 @@
 
 import dagster as dg
 
-from rs_assets.defs.common import STAGE_GROUP, LakeResource, counts, write_partition
-from rs_assets.lib.release import dataset_card, manifest_table, write_release
+from rs_assets.defs.project import Project, load_project
+from rs_assets.defs.resources import LakeResource
+from rs_assets.defs.stage import counts, stage_asset, write_partition
+from rs_assets.lib.release.writer import write_release
 
 
 class ReleaseConfig(dg.Config):
     version: str = "latest"
 
 
-@dg.asset(
-    group_name=STAGE_GROUP,
-    deps=["raw_scrape", "image_clusters", "benchmark_splits", "captions", "instruction_sets"],
-    check_specs=[
-        dg.AssetCheckSpec(
-            "non_empty_splits",
-            asset="release",
-            blocking=True,
-            description="the train split and the open_clip/LLaVA files are not empty",
-        )
-    ],
-    kinds={"parquet", "json"},
-    description="Canonical images with their split, captions and conversations in the formats "
-    "training code loads, with a dataset card; `tables/release` lists every file.",
-)
-def release(
-    context: dg.AssetExecutionContext, config: ReleaseConfig, lake: LakeResource
-) -> dg.MaterializeResult:
-    store = lake.lake()
-    manifest = manifest_table(write_release(store, config.version, dataset_card))
-    metadata = write_partition(context, store, "release", manifest, config=config)
-    rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
-    ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))
-    return dg.MaterializeResult(
-        metadata={
-            **metadata,
-            "version": config.version,
-            "files_by_format": counts(manifest["format"].to_pylist()),
-            "card": dg.MetadataValue.path(store.uri(f"release/{config.version}/README.md")),
-            "train_llava_conversations": rows.get(("llava", "train"), 0),
-            "train_open_clip_rows": rows.get(("open_clip_csv", "train"), 0),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="non_empty_splits",
-                passed=ok,
-                metadata={k: v for (k, s), v in rows.items() if s == "train"},
+def build(project: Project) -> dg.AssetsDefinition:
+    @stage_asset(
+        project,
+        deps=["raw_scrape", "image_clusters", "benchmark_splits", "captions", "instruction_sets"],
+        contract=False,
+        extra_checks=[
+            dg.AssetCheckSpec(
+                "non_empty_splits",
+                asset="release",
+                blocking=True,
+                description="the train split and the open_clip/LLaVA files are not empty",
             )
         ],
+        kinds={"parquet", "json"},
     )
+    def release(
+        context: dg.AssetExecutionContext, config: ReleaseConfig, lake: LakeResource
+    ) -> dg.MaterializeResult:
+        store = lake.lake()
+        manifest = write_release(store, config.version)
+        metadata = write_partition(context, store, "release", manifest, config=config)
+        rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
+        ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "version": config.version,
+                "files_by_format": counts(manifest["format"].to_pylist()),
+                "card": dg.MetadataValue.path(store.uri(f"release/{config.version}/README.md")),
+                "train_llava_conversations": rows.get(("llava", "train"), 0),
+                "train_open_clip_rows": rows.get(("open_clip_csv", "train"), 0),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="non_empty_splits",
+                    passed=ok,
+                    metadata={k: v for (k, s), v in rows.items() if s == "train"},
+                )
+            ],
+        )
+
+    return release
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build(load_project())])

@@ -1,1 +1,1 @@
-"""Stage: warehouse."""
+"""The warehouse asset (Dagster wiring only; record logic in rs_assets.lib.warehouse)."""

@@ -7,6 +7,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from rs_assets.lib.captions.strategies import uses_model
+
 
 def caption_check_problems(table: pa.Table, *, max_refusal_rate: float = 0.05) -> dict[str, Any]:
     """Refusal rate over model rows, ok rows with empty text, and duplicate captions within an image.
@@ -15,7 +17,7 @@ def caption_check_problems(table: pa.Table, *, max_refusal_rate: float = 0.05) -
     """
     rows = table.select(["image_id", "strategy", "text", "status"]).to_pylist()
     status_counts = Counter(r["status"] for r in rows)
-    model_rows = [r for r in rows if r["strategy"] != "meta" and r["status"] not in ("dry_run", "pending")]
+    model_rows = [r for r in rows if uses_model(r["strategy"]) and r["status"] not in ("dry_run", "pending")]
     refused = sum(r["status"] == "refused" for r in model_rows)
     ok = [r for r in rows if r["status"] == "ok"]
     empty = sum(not (r["text"] or "").strip() for r in ok)

@@ -12,29 +12,24 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pyarrow as pa
 
-from rs_assets.lib import tables
 from rs_assets.lib.captions import offline
 from rs_assets.lib.captions.context import Context
 from rs_assets.lib.captions.facts import record_facts
-from rs_assets.lib.captions.gaia import gaia_rows
-from rs_assets.lib.captions.meta import meta_rows
-from rs_assets.lib.captions.mpgi import mpgi_rows
-from rs_assets.lib.captions.rows import EXTRA_SCHEMA
+from rs_assets.lib.captions.strategies import MODEL_STRATEGIES, STRATEGIES
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.cache import ResponseStore
 from rs_assets.lib.llm.cost import by_model
 from rs_assets.lib.llm.local import OfflineBackend
 from rs_assets.lib.llm.runner import Runner
 from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets.lib.stages import from_rows
 
-Pipeline = Callable[[Context, dict[str, Any], dict[str, Any]], Awaitable[list[dict[str, Any]]]]
-PIPELINES: dict[str, Pipeline] = {"gaia": gaia_rows, "mpgi": mpgi_rows}
 MAX_BATCH_ROUNDS = 4  # deepest pipeline (summary -> vision, perspectives -> integrate) plus one spare
 NOT_FAILED = ("ok", "dry_run", "no_metadata")  # statuses the `failed` stat does not count
 T = TypeVar("T")
@@ -42,7 +37,7 @@ T = TypeVar("T")
 
 @dataclass
 class CaptionResult:
-    table: pa.Table  # captions contract columns + EXTRA_SCHEMA
+    table: pa.Table  # the captions stage schema (contract + extra)
     stats: dict[str, Any]  # flat numbers for Dagster metadata
 
 
@@ -60,7 +55,7 @@ def paid(settings: LLMSettings) -> bool:
 def check_prices(settings: LLMSettings, strategies: list[str]) -> None:
     """With a budget set, every model of a paid stage must have a price; an unpriced model would reserve
     and count $0, so the cap could not hold. Raises before any request is sent."""
-    if settings.budget_usd is None or not paid(settings) or not any(s in PIPELINES for s in strategies):
+    if settings.budget_usd is None or not paid(settings) or not set(strategies) & set(MODEL_STRATEGIES):
         return
     unpriced = sorted(
         m for m in {settings.vision_model, settings.text_model} if by_model(settings.prices, m) is None
@@ -109,7 +104,7 @@ async def _caption_partition(
         rows = await _caption_rows(records, strategies, Context(runner, settings, batch))
     finally:
         await runner.aclose()
-    table = tables.from_rows("captions", rows, EXTRA_SCHEMA)
+    table = from_rows("captions", rows)
     return CaptionResult(table, _stats(rows, runner, settings))
 
 
@@ -118,17 +113,14 @@ async def _caption_rows(
     strategies: list[str],
     ctx: Context,
 ) -> list[dict[str, Any]]:
-    settings, batcher = ctx.settings, ctx.runner.batch_backend
+    batcher = ctx.runner.batch_backend
     facts = [record_facts(rec) for rec in records]
     rows: list[dict[str, Any]] = []
-    if "meta" in strategies:
-        for rec, f in zip(records, facts, strict=True):
-            rows += meta_rows(rec, f, settings.meta_captions)
-    jobs = [(i, s) for i in range(len(records)) for s in strategies if s in PIPELINES]
+    jobs = [(i, s) for i in range(len(records)) for s in strategies]
     done: dict[tuple[int, str], list[dict[str, Any]]] = {}
     # Batch API strategies advance one stage per round: collect, flush, rerun (earlier stages now answered).
     for _ in range(MAX_BATCH_ROUNDS):
-        produced = await asyncio.gather(*(PIPELINES[s](ctx, records[i], facts[i]) for i, s in jobs))
+        produced = await asyncio.gather(*(STRATEGIES[s].pipeline(ctx, records[i], facts[i]) for i, s in jobs))
         done.update(zip(jobs, produced, strict=True))
         jobs = [
             job for job, out in zip(jobs, produced, strict=True) if any(r["status"] == "pending" for r in out)
@@ -183,13 +175,13 @@ def caption_partition(
     settings: LLMSettings,
     log: logging.Logger | None = None,
 ) -> CaptionResult:
-    """Caption rows for one partition's canonical images under `strategies` (meta, gaia, mpgi).
+    """Caption rows for one partition's canonical images under `strategies` (see `strategies.py`).
 
     Re-running a finished partition sends no requests (validated answers are in the response store);
     failures are rows with a status and are retried on the next run. Raises ValueError for unknown
     strategies, and for unpriced models when a budget is set (see `check_prices`).
     """
-    unknown = sorted(set(strategies) - {"meta", *PIPELINES})
+    unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         raise ValueError(f"unknown caption strategies: {unknown}")
     check_prices(settings, list(strategies))

@@ -1,4 +1,4 @@
-"""Caption rows: ids, the extra columns beyond the contract, and how call usage is attributed to rows.
+"""Caption rows: ids, their columns (captions contract), and how call usage is attributed to rows.
 
 Every call's tokens and dollars land on exactly one set of rows (split evenly over the captions it
 produced, remainder on the first), so per-row sums equal the run's totals.
@@ -10,21 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow as pa
-
 from rs_assets.lib.llm.request import Outcome
 from rs_assets.lib.records import stable_hash
-
-EXTRA_SCHEMA = pa.schema(
-    [
-        ("cached_tokens", pa.int64()),
-        ("finish_reason", pa.string()),
-        ("error", pa.string()),
-        ("caption_index", pa.int32()),
-        ("prompt_version", pa.string()),
-        ("detail", pa.string()),
-    ]
-)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from rs_assets.lib.settings import llm_backend
 
 LOCAL_MODEL = "local-template-v1"
 
@@ -28,31 +27,97 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
-def _env(name: str, default: Any, cast: type = str) -> Any:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    if cast is bool:
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    return cast(raw.strip())
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the variable (or resource field)."""
 
 
-def _prices_from_env() -> dict[str, Price]:
-    """`RS_ASSETS_LLM_PRICES='{"my-model": [input, cached, output]}'` adds or overrides models."""
-    prices = dict(DEFAULT_PRICES)
-    for model, (inp, cached, out) in json.loads(os.environ.get("RS_ASSETS_LLM_PRICES") or "{}").items():
-        prices[model] = Price(float(inp), float(cached), float(out))
-    return prices
+def _number(cast: type, minimum: float, strict: bool = False) -> Any:
+    def parse(var: str, raw: str) -> Any:
+        try:
+            value = cast(raw)
+        except ValueError:
+            raise SettingsError(f"{var}={raw!r}: not a number") from None
+        if value < minimum or (strict and value == minimum) or value != value:
+            raise SettingsError(f"{var}={raw!r}: must be {'>' if strict else '>='} {minimum:g}")
+        return value
+
+    return parse
 
 
-def _batch_from_env() -> frozenset[str]:
-    """`RS_ASSETS_LLM_BATCH=gaia,mpgi` (or `all`) sends those strategies through the Batch API."""
-    raw = (os.environ.get("RS_ASSETS_LLM_BATCH") or "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
+def _choice(*options: str) -> Any:
+    def parse(var: str, raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise SettingsError(f"{var}={raw!r}: one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _flag(var: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise SettingsError(f"{var}={raw!r}: true or false")
+    return value in ("1", "true", "yes", "on")
+
+
+def _prices(var: str, raw: str) -> dict[str, Price]:
+    """`{"my-model": [input, cached, output]}` in USD per 1M tokens, added to the defaults."""
+    try:
+        table = json.loads(raw)
+        extra = {m: Price(*(float(x) for x in v)) for m, v in table.items() if len(v) == 3}
+    except (ValueError, TypeError, AttributeError):
+        raise SettingsError(f'{var}: expected JSON {{"model": [input, cached_input, output]}}') from None
+    if len(extra) != len(table) or any(min(p.input, p.cached, p.output) < 0 for p in extra.values()):
+        raise SettingsError(f"{var}: every model needs three non-negative prices")
+    return {**DEFAULT_PRICES, **extra}
+
+
+def _batch(var: str, raw: str) -> frozenset[str]:
+    """`gaia,mpgi` (or `all`) sends those model strategies through the Batch API."""
+    from rs_assets.lib.captions.strategies import MODEL_STRATEGIES  # late: strategies import settings
+
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
         return frozenset()
-    if raw in ("1", "true", "yes", "on", "all"):
-        return frozenset({"gaia", "mpgi"})
-    return frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if value in ("1", "true", "yes", "on", "all"):
+        return frozenset(MODEL_STRATEGIES)
+    chosen = frozenset(p.strip() for p in value.split(",") if p.strip())
+    if not chosen <= set(MODEL_STRATEGIES):
+        unknown = ", ".join(sorted(chosen - set(MODEL_STRATEGIES)))
+        known = ", ".join(MODEL_STRATEGIES)
+        raise SettingsError(f"{var}: unknown strategies {unknown}; model strategies: {known}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class EnvSetting:
+    """One LLM setting read from the environment: its variable, parser and meaning (README table)."""
+
+    var: str
+    parse: Any  # (variable, raw text) -> value, raising SettingsError
+    doc: str
+
+
+# Every LLMSettings field a user can set, keyed by field name: the LLMResource is built from this table
+ENV: dict[str, EnvSetting] = {
+    "backend": EnvSetting("RS_ASSETS_LLM", _choice("local", "openai"), "`local` (offline) or `openai`"),
+    "vision_model": EnvSetting("RS_ASSETS_VISION_MODEL", lambda v, r: r.strip(), "vision model (openai)"),
+    "text_model": EnvSetting("RS_ASSETS_TEXT_MODEL", lambda v, r: r.strip(), "text model (openai)"),
+    "budget_usd": EnvSetting("RS_ASSETS_LLM_BUDGET_USD", _number(float, 0), "hard cap in USD per run"),
+    "concurrency": EnvSetting("RS_ASSETS_LLM_CONCURRENCY", _number(int, 1), "requests in flight"),
+    "rpm": EnvSetting("RS_ASSETS_LLM_RPM", _number(float, 0, strict=True), "requests per minute"),
+    "tpm": EnvSetting("RS_ASSETS_LLM_TPM", _number(float, 0, strict=True), "tokens per minute"),
+    "timeout_s": EnvSetting("RS_ASSETS_LLM_TIMEOUT_S", _number(float, 0, strict=True), "per request"),
+    "max_retries": EnvSetting("RS_ASSETS_LLM_RETRIES", _number(int, 0), "retries per request"),
+    "backoff_base_s": EnvSetting("RS_ASSETS_LLM_BACKOFF_S", _number(float, 0), "first retry delay"),
+    "prices": EnvSetting("RS_ASSETS_LLM_PRICES", _prices, "JSON price table added to the defaults"),
+    "batch": EnvSetting("RS_ASSETS_LLM_BATCH", _batch, "strategies sent through the Batch API, or `all`"),
+    "batch_poll_s": EnvSetting("RS_ASSETS_LLM_BATCH_POLL_S", _number(float, 0, strict=True), "batch poll"),
+    "dry_run": EnvSetting("RS_ASSETS_LLM_DRY_RUN", _flag, "estimate tokens and $ without sending"),
+    "image_mode": EnvSetting("RS_ASSETS_LLM_IMAGE", _choice("auto", "thumb"), "`auto` original or `thumb`"),
+    "gaia_prefix": EnvSetting("RS_ASSETS_GAIA_PREFIX", lambda v, r: r, "GAIA caption prefix"),
+}
 
 
 @dataclass(frozen=True)
@@ -84,25 +149,30 @@ class LLMSettings:
     cache_prefix: str = "llm_cache"
 
     @classmethod
-    def from_env(cls) -> LLMSettings:
-        backend = llm_backend()
+    def from_values(
+        cls, values: Mapping[str, str | None], names: Mapping[str, str] | None = None
+    ) -> LLMSettings:
+        """Settings from raw texts keyed by field (unset or empty: the default). Errors name the
+        variable, or `names[field]` (a resource field). Models default to gpt-4o / gpt-4o-mini on the
+        openai backend; the local backend always uses its template model, batch is openai only."""
+        parsed: dict[str, Any] = {}
+        for name, setting in ENV.items():
+            raw = values.get(name)
+            if raw is not None and str(raw).strip() != "":
+                parsed[name] = setting.parse((names or {}).get(name, setting.var), str(raw))
+        backend = parsed.pop("backend", "local")
         openai = backend == "openai"
-        budget = _env("RS_ASSETS_LLM_BUDGET_USD", None, float)
-        return cls(
-            backend=backend,
-            vision_model=_env("RS_ASSETS_VISION_MODEL", "gpt-4o") if openai else LOCAL_MODEL,
-            text_model=_env("RS_ASSETS_TEXT_MODEL", "gpt-4o-mini") if openai else LOCAL_MODEL,
-            budget_usd=budget,
-            concurrency=_env("RS_ASSETS_LLM_CONCURRENCY", cls.concurrency, int),
-            rpm=_env("RS_ASSETS_LLM_RPM", cls.rpm, float),
-            tpm=_env("RS_ASSETS_LLM_TPM", cls.tpm, float),
-            timeout_s=_env("RS_ASSETS_LLM_TIMEOUT_S", cls.timeout_s, float),
-            max_retries=_env("RS_ASSETS_LLM_RETRIES", cls.max_retries, int),
-            backoff_base_s=_env("RS_ASSETS_LLM_BACKOFF_S", cls.backoff_base_s, float),
-            prices=_prices_from_env(),
-            batch=_batch_from_env() if openai else frozenset(),
-            batch_poll_s=_env("RS_ASSETS_LLM_BATCH_POLL_S", cls.batch_poll_s, float),
-            dry_run=_env("RS_ASSETS_LLM_DRY_RUN", False, bool),
-            image_mode=_env("RS_ASSETS_LLM_IMAGE", cls.image_mode),
-            gaia_prefix=_env("RS_ASSETS_GAIA_PREFIX", cls.gaia_prefix),
-        )
+        parsed.setdefault("vision_model", "gpt-4o")
+        parsed.setdefault("text_model", "gpt-4o-mini")
+        if not openai:
+            parsed.update(vision_model=LOCAL_MODEL, text_model=LOCAL_MODEL, batch=frozenset())
+        return cls(backend=backend, **parsed)
+
+    @classmethod
+    def from_env(cls) -> LLMSettings:
+        return cls.from_values({name: os.environ.get(s.var) for name, s in ENV.items()})
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Every field, JSON-ready: part of the captions files' config fingerprint, so a change of model,
+        price, limit or mode is visible in the lake."""
+        return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(self).items()}

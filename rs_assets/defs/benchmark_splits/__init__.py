@@ -1,0 +1,1 @@
+"""The benchmark_splits asset (Dagster wiring only; record logic in rs_assets.lib.benchmark_splits)."""

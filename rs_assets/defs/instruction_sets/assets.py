@@ -1,0 +1,61 @@
+"""instruction_sets: LLaVA conversations per canonical image and task (RS-GPT4V style)."""
+
+import dagster as dg
+
+from rs_assets.defs.project import Project, load_project
+from rs_assets.defs.resources import LakeResource
+from rs_assets.defs.stage import (
+    contract_results,
+    counts,
+    read_global,
+    read_partition,
+    stage_asset,
+    write_partition,
+)
+from rs_assets.lib.instruction_sets.build import build_instructions
+from rs_assets.lib.reconcile import coverage_reconciliation
+from rs_assets.lib.selection import canonical_records
+from rs_assets.lib.stages import from_rows
+
+
+def build(project: Project) -> dg.AssetsDefinition:
+    @stage_asset(project, deps=["captions", "image_clusters"], kinds={"parquet"})
+    def instruction_sets(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        source, year, cfg = project.partition(context)
+        store = lake.lake()
+        raw = read_partition(store, "raw_scrape", source, year)
+        records = canonical_records(raw, read_global(store, "image_clusters"))
+        caps = read_partition(
+            store, "captions", source, year, ["caption_id", "image_id", "strategy", "text", "status"]
+        )
+        rows = build_instructions(records.to_pylist(), caps.to_pylist(), cfg.instructions)
+        table = from_rows("instruction_sets", rows)
+        metadata = write_partition(
+            context, store, "instruction_sets", table, source=source, year=year, config=cfg
+        )
+        expected = {(i, t) for i in records["image_id"].to_pylist() for t in cfg.instructions}
+        produced = set(zip(table["image_id"].to_pylist(), table["task"].to_pylist(), strict=True))
+        statuses = zip(table["task"].to_pylist(), table["status"].to_pylist(), strict=True)
+        ok_tasks = [t for t, s in statuses if s == "ok"]
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "conversations": len(ok_tasks),
+                "task_counts": counts(ok_tasks),
+                "skip_reasons": counts(r for r in table["skip_reason"].to_pylist() if r),
+            },
+            check_results=contract_results(
+                "instruction_sets",
+                table,
+                source=source,
+                year=year,
+                reconciliation=coverage_reconciliation(expected, produced, "image_tasks"),
+            ),
+        )
+
+    return instruction_sets
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build(load_project())])

@@ -1,0 +1,39 @@
+"""raw_scrape: one row per attempted item of a source x year, image bytes content-addressed."""
+
+import dagster as dg
+
+from rs_assets.defs.project import Project, load_project
+from rs_assets.defs.resources import LakeResource
+from rs_assets.defs.stage import contract_results, counts, stage_asset, write_partition
+from rs_assets.lib.raw_scrape.connectors import fetch_items
+from rs_assets.lib.raw_scrape.rows import to_row
+from rs_assets.lib.stages import from_rows
+
+
+def build(project: Project) -> dg.AssetsDefinition:
+    @stage_asset(project, reconcile=False, kinds={"parquet", "python"})
+    def raw_scrape(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+        source, year, cfg = project.partition(context)
+        store = lake.lake()
+        rows, new_images, bytes_in = [], 0, 0
+        for item in fetch_items(source, cfg, year, store):
+            row, content = to_row(source, item)
+            rows.append(row)
+            if content is not None:
+                new_images += store.put_image(row["image_id"], row["image_ext"], content)
+                bytes_in += len(content)
+        table = from_rows("raw_scrape", rows).sort_by("record_id")  # connectors yield in completion order
+        metadata = write_partition(context, store, "raw_scrape", table, source=source, year=year, config=cfg)
+        status = counts(table["status"].to_pylist())
+        context.log.info(f"raw_scrape {source}|{year}: {table.num_rows} rows, status {status}")
+        return dg.MaterializeResult(
+            metadata={**metadata, "status_counts": status, "new_images": new_images, "image_bytes": bytes_in},
+            check_results=contract_results("raw_scrape", table, source=source, year=year),
+        )
+
+    return raw_scrape
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build(load_project())])

@@ -1,0 +1,1 @@
+"""benchmark_splits: leak-safe train/val/test assignment."""

@@ -1,0 +1,66 @@
+"""The tables around the clustering: its input from every pool partition, geo cells, invariants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rs_assets.lib.benchmark_splits.splits import geo_cell
+from rs_assets.lib.stages import stage
+
+POOL_COLUMNS = ["record_id", "image_id", "source", "year", "kept", "phash", "width", "height", "lat", "lon"]
+UNKNOWN_SOURCE_PRIORITY = 1_000_000
+
+
+def kept_pool(pool: pa.Table | None, priorities: Mapping[str, int]) -> pa.Table:
+    """Kept pool rows (every partition) with their source's priority; a source no longer configured
+    loses every canonical tie."""
+    if pool is None:
+        types = {f.name: f.type for f in stage("filtered_pool").full_schema}
+        return pa.table(
+            {c: pa.array([], type=types[c]) for c in POOL_COLUMNS if c != "kept"}
+            | {"priority": pa.array([], pa.int64())}
+        )
+    kept = pool.filter(pc.field("kept")).drop_columns(["kept"])
+    priority = [priorities.get(s, UNKNOWN_SOURCE_PRIORITY) for s in kept["source"].to_pylist()]
+    return kept.append_column("priority", pa.array(priority, pa.int64()))
+
+
+def with_geo_cells(clusters: pa.Table, kept: pa.Table) -> pa.Table:
+    """Each image's lat/lon (of its representative record) and its cluster's geo cell (the canonical's),
+    so splits can block space without reading other partitions."""
+    coords = dict(
+        zip(
+            kept["record_id"].to_pylist(),
+            zip(kept["lat"].to_pylist(), kept["lon"].to_pylist(), strict=True),
+            strict=True,
+        )
+    )
+    rows = clusters.select(["record_id", "cluster_id", "is_canonical"]).to_pylist()
+    lat_lon = [coords.get(r["record_id"], (None, None)) for r in rows]
+    cell = {r["cluster_id"]: geo_cell(*ll) for r, ll in zip(rows, lat_lon, strict=True) if r["is_canonical"]}
+    return (
+        clusters.append_column("lat", pa.array([ll[0] for ll in lat_lon], pa.float64()))
+        .append_column("lon", pa.array([ll[1] for ll in lat_lon], pa.float64()))
+        .append_column("geo_cell", pa.array([cell.get(r["cluster_id"]) for r in rows], pa.string()))
+    )
+
+
+def cluster_invariants(clusters: pa.Table) -> tuple[bool, dict[str, int]]:
+    """Exactly one canonical per cluster, and cluster_size equals the members counted."""
+    grouped = clusters.group_by("cluster_id").aggregate(
+        [("is_canonical", "sum"), ("image_id", "count"), ("cluster_size", "min"), ("cluster_size", "max")]
+    )
+    size_ok = pc.and_(
+        pc.equal(grouped["image_id_count"], grouped["cluster_size_min"]),
+        pc.equal(grouped["cluster_size_min"], grouped["cluster_size_max"]),
+    )
+    bad_canon = grouped.num_rows - pc.sum(pc.equal(grouped["is_canonical_sum"], 1)).as_py() if grouped else 0
+    bad_size = grouped.num_rows - pc.sum(size_ok).as_py() if grouped else 0
+    return bad_canon == bad_size == 0, {
+        "clusters": grouped.num_rows,
+        "clusters_without_one_canonical": bad_canon,
+        "clusters_with_wrong_size": bad_size,
+    }

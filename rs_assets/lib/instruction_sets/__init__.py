@@ -1,0 +1,1 @@
+"""instruction_sets: LLaVA conversations per canonical image and task."""

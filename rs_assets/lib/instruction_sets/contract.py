@@ -1,0 +1,35 @@
+"""instruction_sets' contract: one row per (canonical image, task)."""
+
+import pyarrow as pa
+
+from rs_assets.lib.instruction_sets.tasks import SKIP_REASONS, TASKS
+from rs_assets.lib.stages import Column, Stage
+
+INSTRUCTION_SETS = Stage(
+    name="instruction_sets",
+    description="One row per (canonical image, task): a LLaVA conversation, or `skipped` with a reason.",
+    partitioned=True,
+    job="partition",
+    columns=(
+        Column("instruction_id", pa.string(), "hash of record, image, task, task version, conversation"),
+        Column("image_id", pa.string(), "sha256 of the image bytes"),
+        Column("record_id", pa.string(), "the canonical record"),
+        Column("source", pa.string(), "source name"),
+        Column("year", pa.int32(), "partition year"),
+        Column("task", pa.string(), "instruction task (vocabulary below)"),
+        Column("conversations", pa.string(), "LLaVA turns as JSON (NULL when skipped)"),
+        Column("caption_ids", pa.list_(pa.string()), "captions the answer quotes"),
+    ),
+    extra=(
+        Column("prompt_id", pa.string(), "`instruction_<task>.<version>`"),
+        Column("status", pa.string(), "`ok` or `skipped`"),
+        Column("skip_reason", pa.string(), "why nothing grounds the task (vocabulary below)"),
+    ),
+    keys=("instruction_id",),
+    vocabularies={
+        "task": {t.name: t.description for t in TASKS.values()},
+        "status": {"ok": "a conversation", "skipped": "nothing in the record grounds the task"},
+        "skip_reason": SKIP_REASONS,
+    },
+    preview=("task", "status", "skip_reason", "conversations"),
+)

@@ -1,0 +1,309 @@
+"""The safe fetcher shared by `web` and `pairs` sources.
+
+One `Fetcher.get` = SSRF guard and robots.txt before anything is sent, per-host rate limit and
+concurrency cap, retries with exponential backoff honouring `Retry-After`, manual redirects (each hop
+checked again), a streamed byte cap, an overall deadline, X-Robots-Tag `noai`, and a content-type
+check. Every outcome is a `Fetched` with a `raw_scrape.status` code, never an exception, and an error
+text passed through `redact_url` (no userinfo or signed-URL tokens in stored errors).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
+from urllib.robotparser import RobotFileParser
+
+import httpx
+
+from rs_assets.lib.raw_scrape.connectors.common import redact_url
+from rs_assets.lib.raw_scrape.connectors.guard import BlockedAddress, GuardedTransport, resolve
+from rs_assets.lib.raw_scrape.connectors.media import (
+    SNIFF_BYTES,
+    declared_image,
+    image_format,
+    looks_like_markup,
+)
+from rs_assets.lib.retry_after import retry_after_s
+from rs_assets.lib.sources import PairsSource, WebSource
+
+HttpSource = WebSource | PairsSource
+Accept = Literal["image", "page", "robots"]
+T = TypeVar("T")
+R = TypeVar("R")
+
+RETRY_HTTP = frozenset({429, 500, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+BACKOFF_S = 0.5
+MAX_WAIT_S = 120.0  # a longer Retry-After gives up: the next run retries the item
+ROBOTS_MAX_BYTES = 512_000  # RFC 9309: parse at least 500 KiB
+NOAI_DIRECTIVES = ("noai", "noimageai")
+
+
+@dataclass
+class Fetched:
+    """Outcome of one GET (after redirects and retries). `status` is a raw_scrape.status code."""
+
+    url: str
+    status: str
+    content: bytes | None = None
+    http_status: int | None = None
+    error: str | None = None
+    content_type: str | None = None
+    charset: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    retry_after: float | None = None
+    location: str | None = None
+
+
+def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """`fn` over `items` on `workers` threads, results as they complete. At most 2x `workers` items
+    are queued, so a million-row source never sits in memory."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="rs-fetch")
+    pending: set[Future[R]] = set()
+    try:
+        for item in items:
+            pending.add(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (f.result() for f in done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def noai_directive(values: Iterable[str], ua_token: str) -> str | None:
+    """The `noai`/`noimageai` directive of X-Robots-Tag values that apply to us (global, or
+    prefixed with our user-agent token), else None."""
+    for value in values:
+        agent, sep, rest = value.partition(":")
+        scoped = sep and "," not in agent and " " not in agent.strip()
+        if scoped and agent.strip().lower() not in (ua_token, "*"):
+            continue
+        tokens = {t.strip().lower() for t in (rest if scoped else value).split(",")}
+        hit = next((d for d in NOAI_DIRECTIVES if d in tokens), None)
+        if hit:
+            return hit
+    return None
+
+
+class _Host:
+    """Per-host politeness: at most `concurrency` requests in flight, one start per `interval`."""
+
+    def __init__(self, concurrency: int, interval: float) -> None:
+        self.slots = threading.BoundedSemaphore(concurrency)
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.next_start = 0.0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self.slots:
+            with self.lock:
+                now = time.monotonic()
+                start = max(now, self.next_start)
+                self.next_start = start + self.interval
+            time.sleep(max(0.0, start - now))
+            yield
+
+
+class Fetcher:
+    """Thread-safe HTTP GET for one source run; use as a context manager."""
+
+    def __init__(self, source: HttpSource) -> None:
+        self.source = source
+        self.ua_token = source.user_agent.split("/", 1)[0].strip().lower()
+        limits = httpx.Limits(max_connections=source.workers, max_keepalive_connections=source.workers)
+        self.client = httpx.Client(
+            transport=GuardedTransport(source.allow_private_network, limits),
+            timeout=source.timeout_s,
+            headers={"User-Agent": source.user_agent},
+            trust_env=False,
+        )
+        self._lock = threading.Lock()
+        self._hosts: dict[str, _Host] = {}
+        self._refusals: dict[str, tuple[str, str] | None] = {}
+        self._robots: dict[str, RobotFileParser] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        return bounded_map(fn, items, self.source.workers)
+
+    def get(self, url: str, accept: Accept = "image", validators: dict[str, str] | None = None) -> Fetched:
+        """GET `url`; `validators` (etag, last_modified) make it conditional (304 -> not_modified)."""
+        headers = {}
+        if validators and validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators and validators.get("last_modified"):
+            headers["If-Modified-Since"] = validators["last_modified"]
+        current = url
+        for _ in range(self.source.max_redirects + 1):
+            result = self._refused(current, check_robots=accept != "robots")
+            if result is None:
+                result = self._attempts(current, accept, headers)
+            if result.location is None:
+                if result.error:
+                    result.error = redact_url(result.error)
+                return result
+            current = result.location
+        return Fetched(
+            url,
+            "http_error",
+            http_status=result.http_status,
+            error=f"more than {self.source.max_redirects} redirects",
+        )
+
+    # -- before anything is sent -------------------------------------------------------------------
+    def _refused(self, url: str, check_robots: bool) -> Fetched | None:
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError) as exc:
+            return Fetched(url, "invalid_url", error=str(exc))
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            return Fetched(url, "invalid_url", error=f"not an http(s) URL: {url[:200]!r}")
+        refusal = self._address_refusal(parsed)
+        if refusal:
+            return Fetched(url, refusal[0], error=refusal[1])
+        if check_robots and not self._robots_for(parsed).can_fetch(self.source.user_agent, url):
+            return Fetched(url, "robots_disallowed", error=f"robots.txt disallows {parsed.raw_path.decode()}")
+        return None
+
+    def _address_refusal(self, url: httpx.URL) -> tuple[str, str] | None:
+        key = f"{url.host}:{url.port}"
+        if key not in self._refusals:
+            try:
+                resolve(url.host, url.port or 0, self.source.allow_private_network)
+                verdict = None
+            except BlockedAddress as exc:
+                verdict = ("blocked_address", str(exc))
+            except OSError as exc:
+                verdict = ("connection_error", f"cannot resolve {url.host}: {exc}")
+            self._refusals[key] = verdict
+        return self._refusals[key]
+
+    def _robots_for(self, url: httpx.URL) -> RobotFileParser:
+        origin = f"{url.scheme}://{url.netloc.decode()}"
+        with self._lock:
+            lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with lock:
+            if origin not in self._robots:
+                self._robots[origin] = self._load_robots(origin, url.host)
+        return self._robots[origin]
+
+    def _load_robots(self, origin: str, host: str) -> RobotFileParser:
+        """RFC 9309: 4xx means no rules; 5xx or unreachable means disallow everything."""
+        parser = RobotFileParser(f"{origin}/robots.txt")
+        result = self.get(f"{origin}/robots.txt", accept="robots")
+        if result.status == "ok" and result.content is not None:
+            parser.parse(result.content.decode("utf-8", "replace").splitlines())
+            delay = parser.crawl_delay(self.source.user_agent)
+            if delay:
+                host_state = self._host(host)
+                host_state.interval = max(host_state.interval, float(delay))
+        elif result.http_status is not None and 400 <= result.http_status < 500:
+            parser.allow_all = True
+        else:
+            parser.disallow_all = True
+        return parser
+
+    def _host(self, host: str) -> _Host:
+        with self._lock:
+            if host not in self._hosts:
+                self._hosts[host] = _Host(self.source.max_concurrency, 1.0 / self.source.requests_per_second)
+            return self._hosts[host]
+
+    # -- sending ------------------------------------------------------------------------------------
+    def _attempts(self, url: str, accept: Accept, headers: dict[str, str]) -> Fetched:
+        host = self._host(httpx.URL(url).host)
+        for attempt in range(self.source.retries + 1):
+            with host.slot():
+                result = self._once(url, accept, headers)
+            retryable = result.status in ("timeout", "connection_error") or result.http_status in RETRY_HTTP
+            if not retryable or attempt == self.source.retries:
+                break
+            delay = result.retry_after if result.retry_after is not None else BACKOFF_S * 2**attempt
+            if delay > MAX_WAIT_S:
+                result.error = f"{result.error}; Retry-After {delay:.0f}s exceeds {MAX_WAIT_S:.0f}s"
+                break
+            time.sleep(delay)
+        return result
+
+    def _once(self, url: str, accept: Accept, headers: dict[str, str]) -> Fetched:
+        deadline = time.monotonic() + self.source.timeout_s
+        try:
+            with self.client.stream("GET", url, headers=headers) as response:
+                return self._read(url, response, accept, deadline)
+        except BlockedAddress as exc:
+            return Fetched(url, "blocked_address", error=str(exc))
+        except httpx.TimeoutException as exc:
+            return Fetched(url, "timeout", error=f"{type(exc).__name__} after {self.source.timeout_s}s")
+        except httpx.UnsupportedProtocol as exc:
+            return Fetched(url, "invalid_url", error=str(exc))
+        except httpx.TransportError as exc:
+            return Fetched(url, "connection_error", error=f"{type(exc).__name__}: {exc}")
+
+    def _read(self, url: str, response: httpx.Response, accept: Accept, deadline: float) -> Fetched:
+        code, headers = response.status_code, response.headers
+        meta = {
+            "http_status": code,
+            "content_type": headers.get("content-type"),
+            "etag": headers.get("etag"),
+            "last_modified": headers.get("last-modified"),
+        }
+        if code == 304:
+            return Fetched(url, "ok", not_modified=True, **meta)
+        if code in REDIRECTS and headers.get("location"):
+            return Fetched(url, "http_error", location=str(response.url.join(headers["location"])), **meta)
+        if not 200 <= code < 300:
+            return Fetched(
+                url,
+                "http_error",
+                error=f"HTTP {code}",
+                retry_after=retry_after_s(headers.get("retry-after")),
+                **meta,
+            )
+        if accept != "robots" and self.source.respect_noai:
+            directive = noai_directive(headers.get_list("x-robots-tag"), self.ua_token)
+            if directive:
+                return Fetched(url, "robots_disallowed", error=f"X-Robots-Tag: {directive}", **meta)
+        if accept == "image" and not declared_image(meta["content_type"]):
+            return Fetched(
+                url,
+                "bad_content_type",
+                error=f"Content-Type {meta['content_type']!r} is not an image",
+                **meta,
+            )
+        cap = ROBOTS_MAX_BYTES if accept == "robots" else self.source.max_bytes
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            return Fetched(url, "too_large", error=f"Content-Length {length} > max_bytes {cap}", **meta)
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > cap:
+                return Fetched(url, "too_large", error=f"body exceeds max_bytes {cap}", **meta)
+            if time.monotonic() > deadline:
+                return Fetched(
+                    url, "timeout", error=f"body incomplete after {self.source.timeout_s}s", **meta
+                )
+        markup = looks_like_markup(body[:64]) and not image_format(body[:SNIFF_BYTES])
+        if accept == "image" and (not body or markup):
+            why = "empty body" if not body else "body is markup (HTML/XML/JSON), not an image"
+            return Fetched(url, "bad_content_type", error=why, **meta)
+        return Fetched(url, "ok", content=bytes(body), charset=response.charset_encoding, **meta)

@@ -1,0 +1,225 @@
+"""`kind: labeled`: label-only RS sets (UCM, AID, RESISC45, BigEarthNet, FMoW style).
+
+A folder of class subfolders (label = first folder name), or an `index` CSV/Parquet with `path`,
+`labels` ("a;b", "a,b", "a|b" or a JSON list) and optional `lat`, `lon`, `date`, `gsd_m`, `sensor`,
+`cloud_cover`, `boxes` (JSON list of {"cls", "bbox": [x1, y1, x2, y2]} in pixels); other columns go to
+`extra`; a malformed `labels` or `boxes` cell empties that field and says why in
+`extra["labels_error"]` / `extra["boxes_error"]`, the image is kept. Both walks skip dot files and dot
+folders. Hostile files become rows with a status, never an exception: dangling links, FIFOs and
+unreadable files `not_found`, links or paths escaping the root `outside_root` (never read), empty or
+non-image files `bad_content_type`, files above `max_bytes` `too_large` (never read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import posixpath
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rs_assets.lib.lake import Lake, filesystem
+from rs_assets.lib.raw_scrape.connectors.common import item_year, parse_datetime, row_latlon, to_float
+from rs_assets.lib.raw_scrape.connectors.files import read_rows
+from rs_assets.lib.raw_scrape.connectors.http import bounded_map
+from rs_assets.lib.raw_scrape.connectors.media import SNIFF_BYTES, image_format
+from rs_assets.lib.records import RawItem, stable_hash
+from rs_assets.lib.sources import LabeledSource
+
+READ_WORKERS = 8
+_KNOWN = {
+    "path",
+    "labels",
+    "lat",
+    "lon",
+    "latitude",
+    "longitude",
+    "date",
+    "gsd_m",
+    "gsd",
+    "sensor",
+    "boxes",
+    "cloud_cover",
+}
+Outcome = tuple[str, str | None, bytes | None]
+
+
+def parse_labels(value: Any) -> list[str]:
+    """Labels of an index cell: "a;b", "a|b", "a,b", a JSON list, a list, or one number (a class
+    index, as a CSV would give it); ValueError when malformed ("[a,b", a mapping...)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            sep = next((s for s in ";|," if s in text), None)
+            value = text.split(sep) if sep else [text]
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        value = [value] if value == value else []  # NaN: no label
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"labels must be text, a list or a number, not {type(value).__name__}")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def parse_boxes(value: Any) -> list[dict[str, Any]]:
+    """Boxes as RawItem.objects: [{"cls": str, "bbox": [x1, y1, x2, y2]}]; ValueError when malformed."""
+    boxes = json.loads(value) if isinstance(value, str) else (value or [])
+    out = []
+    for box in boxes:
+        bbox = [float(v) for v in box["bbox"]]
+        if len(bbox) != 4:
+            raise ValueError(f"bbox needs 4 numbers, got {bbox}")
+        out.append({"cls": str(box.get("cls") or box["label"]), "bbox": bbox})
+    return out
+
+
+def _too_large(size: int, max_bytes: int) -> Outcome:
+    return "too_large", f"{size} bytes > max_bytes {max_bytes}", None
+
+
+def _checked(content: bytes, max_bytes: int) -> Outcome:
+    if len(content) > max_bytes:  # the file grew after stat
+        return _too_large(len(content), max_bytes)
+    if not content:
+        return "bad_content_type", "empty file", None
+    if image_format(content[:SNIFF_BYTES]) is None:
+        return "bad_content_type", f"not a recognised image (starts with {content[:8]!r})", None
+    return "ok", None, content
+
+
+def read_local(root: Path, rel: str, max_bytes: int) -> Outcome:
+    """Bytes of `root/rel` unless it escapes `root` (symlinks resolved first), is no regular file,
+    is too big, or is no image. `root` must be resolved."""
+    try:
+        real = (root / rel).resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # dangling link, loop, missing
+        return "not_found", f"{type(exc).__name__}: {exc}", None
+    if not real.is_relative_to(root):
+        return "outside_root", f"resolves to {real}, outside {root}", None
+    if not real.is_file():
+        return "not_found", "not a regular file", None
+    try:
+        size = real.stat().st_size
+        if size > max_bytes:
+            return _too_large(size, max_bytes)
+        with open(real, "rb") as fh:
+            return _checked(fh.read(max_bytes + 1), max_bytes)
+    except OSError as exc:
+        return "not_found", f"{type(exc).__name__}: {exc}", None
+
+
+def read_s3(root: str, rel: str, max_bytes: int) -> Outcome:
+    """Same contract as `read_local` for `s3://` roots (no links; `..` may not climb out)."""
+    clean = posixpath.normpath(rel)
+    if clean.startswith(("..", "/")):
+        return "outside_root", f"{rel!r} climbs out of {root}", None
+    fs, key = filesystem(root), f"{root.rstrip('/')}/{clean}"
+    try:
+        size = int(fs.info(key)["size"])
+        if size > max_bytes:
+            return _too_large(size, max_bytes)
+        return _checked(fs.cat_file(key), max_bytes)
+    except OSError as exc:  # FileNotFoundError, PermissionError
+        return "not_found", f"{type(exc).__name__}: {exc}", None
+
+
+def hidden(rel: str) -> bool:
+    """Whether a walk skips this relative path: any dot file or dot folder on the way (.DS_Store,
+    .git/, .ipynb_checkpoints/). Both walks use it, so a local and an S3 copy give the same rows."""
+    return any(part.startswith(".") for part in rel.split("/"))
+
+
+def walk_local(root: Path) -> Iterator[str]:
+    """Relative paths under `root`, sorted, `hidden` ones skipped; directory links are not followed but
+    reported when they leave the root (a link inside the root is walked at its real place)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not hidden(d))
+        for d in [d for d in dirnames if (here / d).is_symlink()]:
+            dirnames.remove(d)
+            if not (here / d).resolve().is_relative_to(root):
+                yield (here / d).relative_to(root).as_posix()
+        yield from ((here / f).relative_to(root).as_posix() for f in sorted(filenames) if not hidden(f))
+
+
+def walk_s3(root: str) -> Iterator[str]:
+    """Relative keys under an `s3://` root, sorted, `hidden` ones skipped."""
+    prefix = root.removeprefix("s3://").rstrip("/") + "/"
+    for key in sorted(filesystem(root).find(root)):
+        rel = key.removeprefix("s3://").removeprefix(prefix)
+        if rel and not rel.endswith("/") and not hidden(rel):
+            yield rel
+
+
+def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawItem | None:
+    """Metadata record of one file (folder walk or index row) for partition `year`, not yet read."""
+    when = parse_datetime(row.get("date"))
+    if item_year(when, source.default_year) != year:
+        return None
+    rel = str(row["path"]) if row.get("path") else None
+    folder = rel.split("/")[0] if rel and "/" in rel else None
+    latlon = row_latlon(row)
+    extra = {k: v for k, v in row.items() if k not in _KNOWN and v is not None}
+    try:
+        labels = parse_labels(row["labels"]) if "labels" in row else [folder] if folder else []
+    except (ValueError, TypeError) as exc:  # a bad label cell costs the labels, not the image
+        labels, extra["labels_error"] = [], f"{type(exc).__name__}: {exc}"
+    try:
+        objects = parse_boxes(row.get("boxes"))
+    except (ValueError, KeyError, TypeError) as exc:
+        objects, extra["boxes_error"] = [], f"{type(exc).__name__}: {exc}"
+    return RawItem(
+        native_id=rel or stable_hash(row),
+        year=year,
+        url=rel,
+        captured_at=when,
+        labels=labels,
+        objects=objects,
+        lat=latlon[0] if latlon else None,
+        lon=latlon[1] if latlon else None,
+        extra=extra,
+        sensor=row.get("sensor") or source.sensor,
+        gsd_m=to_float(row.get("gsd_m", row.get("gsd"))) or source.gsd_m,
+        cloud_cover=to_float(row.get("cloud_cover")),
+        status="ok" if rel else "not_found",
+        error=None if rel else "index row without a path",
+    )
+
+
+def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> Iterator[RawItem]:
+    """Every file of `year` with its labels; `url` is the path relative to the source root."""
+    is_s3 = source.path.startswith("s3://")
+    root_path = Path(source.path).expanduser().resolve()
+
+    def read(item: RawItem) -> RawItem:
+        if item.status != "ok":
+            return item
+        status, error, content = (
+            read_s3(source.path, item.url or "", source.max_bytes)
+            if is_s3
+            else read_local(root_path, item.url or "", source.max_bytes)
+        )
+        return dataclasses.replace(item, status=status, error=error, content=content)
+
+    def items() -> Iterator[RawItem]:
+        if source.index:
+            index = (
+                source.index if source.index.startswith(("s3://", "/")) else f"{source.path}/{source.index}"
+            )
+            rows: Iterator[dict[str, Any]] = read_rows(index)
+        else:
+            if not is_s3 and not root_path.is_dir():
+                raise FileNotFoundError(f"source {name!r}: folder {source.path} does not exist")
+            rows = ({"path": rel} for rel in (walk_s3(source.path) if is_s3 else walk_local(root_path)))
+        seen: set[str] = set()
+        for row in rows:
+            item = labeled_item(source, year, row)
+            if item is not None and item.native_id not in seen:
+                seen.add(item.native_id)
+                yield item
+
+    yield from bounded_map(read, items(), READ_WORKERS)

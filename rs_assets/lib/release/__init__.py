@@ -1,0 +1,1 @@
+"""release: sample selection, one module per export format, the dataset card."""

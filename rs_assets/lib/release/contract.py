@@ -1,0 +1,36 @@
+"""release's contract: the manifest of exported files (one row per file of each release version)."""
+
+import pyarrow as pa
+
+from rs_assets.lib.stages import Column, Stage
+
+FILE_FORMATS: dict[str, str] = {
+    "image": "original image bytes, `images/<image_id>.<ext>`",
+    "llava": "LLaVA conversation JSON",
+    "open_clip_csv": "open_clip `filepath,caption` CSV",
+    "hf_parquet": "Parquet for `datasets.load_dataset`",
+    "webdataset": "WebDataset tar shard",
+    "webdataset_meta": "the shard's same-name Parquet (img2dataset layout)",
+    "karpathy_json": "RSICD/UCM-style Karpathy JSON",
+    "exclusions": "canonical images held back, with their reason",
+    "dataset_card": "this card",
+}
+
+RELEASE = Stage(
+    name="release",
+    description="Canonical images with their split, captions and conversations in the formats training "
+    "code loads, with a dataset card; `tables/release` lists every file.",
+    partitioned=False,
+    job="publish",
+    columns=(
+        Column("version", pa.string(), "release version (folder under release/)"),
+        Column("path", pa.string(), "file path relative to the release folder"),
+        Column("format", pa.string(), "export format (vocabulary below)"),
+        Column("split", pa.string(), "split the file holds (NULL: all)"),
+        Column("rows", pa.int64(), "samples, captions or conversations in the file"),
+        Column("bytes", pa.int64(), "file size"),
+    ),
+    keys=("version", "path"),
+    vocabularies={"format": FILE_FORMATS},
+    preview=("path", "format", "split", "rows"),
+)

@@ -1,0 +1,21 @@
+"""Export formats: each writes every split of the release through a `ReleaseWriter` (DESIGN 11).
+
+A new format is one module with `write(out, samples)` plus its entry here (and in
+`release.contract.FILE_FORMATS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rs_assets.lib.release.formats import hf_parquet, karpathy, llava, open_clip, webdataset
+
+Writer = Callable[[Any, dict[str, list[dict[str, Any]]]], None]
+FORMATS: dict[str, Writer] = {
+    "llava": llava.write,
+    "open_clip_csv": open_clip.write,
+    "hf_parquet": hf_parquet.write,
+    "webdataset": webdataset.write,
+    "karpathy_json": karpathy.write,
+}

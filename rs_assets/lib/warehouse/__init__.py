@@ -1,0 +1,1 @@
+"""warehouse: the DuckDB catalog over the lake."""
