@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from rs_assets.lib.partitions import partitions_def, year_range
 from rs_assets.lib.sources import SourcesConfigError, applies_rs_filter, load_sources, parse_sources
 
 
@@ -78,3 +80,76 @@ def test_definition_load_fails_with_the_named_error(tmp_path: Path) -> None:
     )
     assert out.returncode != 0
     assert "source 'ucm': field 'path'" in out.stderr
+
+
+YEARS = range(1990, 2027)
+SYNTH = {"kind": "synthetic", "per_year": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({**SYNTH, "years": [1989]}, "field 'years.0': 1989 is outside"),
+        ({**SYNTH, "years": [2020, 2027]}, "field 'years.1': 2027 is outside"),
+        ({**SYNTH, "years": [2020], "default_year": 1900}, "field 'default_year': 1900 is outside"),
+        ({"kind": "web", "feed_url": "https://h/f.rss", "default_year": 3020}, "field 'default_year'"),
+        ({"kind": "pairs", "path": "x.parquet", "default_year": 0}, "field 'default_year': 0 is outside"),
+        ({"kind": "labeled", "path": "/d", "default_year": -2010}, "field 'default_year'"),
+    ],
+)
+def test_years_outside_the_partitions_are_errors(body: dict, needle: str) -> None:
+    with pytest.raises(SourcesConfigError) as err:
+        parse_sources({"sources": {"src": body}}, years=YEARS)
+    assert f"source 'src': {needle}" in str(err.value)
+    assert "1990-2026" in str(err.value)
+
+
+def test_years_at_the_partition_bounds_are_valid() -> None:
+    sources = parse_sources(
+        {
+            "sources": {
+                "s": {**SYNTH, "years": [1990, 2026]},
+                "p": {"kind": "pairs", "path": "x", "default_year": 2026},
+            }
+        },
+        years=YEARS,
+    )
+    assert sources["s"].years == [1990, 2026] and sources["p"].default_year == 2026
+
+
+def test_load_sources_checks_the_configured_year_range(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RS_ASSETS_START_YEAR is the first year; the last is the current year (the newest partition)."""
+    now = datetime.datetime.now(datetime.UTC).year
+    cfg = tmp_path / "sources.yaml"
+    monkeypatch.setenv("RS_ASSETS_START_YEAR", "2000")
+    cfg.write_text(f"sources:\n  s:\n    kind: synthetic\n    per_year: 1\n    years: [2000, {now}]\n")
+    assert load_sources(cfg)["s"].years == [2000, now]
+    for bad in (1999, now + 1):
+        cfg.write_text(f"sources:\n  s:\n    kind: synthetic\n    per_year: 1\n    years: [{bad}]\n")
+        with pytest.raises(SourcesConfigError, match=f"field 'years.0': {bad} is outside .*2000-{now}"):
+            load_sources(cfg)
+
+
+@pytest.mark.parametrize("value", ["abc", "1990-05", "199"])
+def test_bad_start_year_names_the_variable(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RS_ASSETS_START_YEAR", value)
+    with pytest.raises(ValueError, match=f"RS_ASSETS_START_YEAR must be a four-digit year.*{value!r}"):
+        year_range()
+
+
+@pytest.mark.parametrize("ahead", [1, 3])
+def test_start_year_after_the_current_year_names_the_variable(
+    ahead: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dagster silently made a lone future year partition (ahead 1) or none at all (ahead 2+)."""
+    monkeypatch.setenv("RS_ASSETS_START_YEAR", str(datetime.datetime.now(datetime.UTC).year + ahead))
+    with pytest.raises(ValueError, match=r"RS_ASSETS_START_YEAR=\d{4} is after the current year"):
+        year_range()
+
+
+def test_year_range_is_the_year_partitions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RS_ASSETS_START_YEAR", "2001")
+    keys = partitions_def(["a"]).get_partitions_def_for_dimension("year").get_partition_keys()
+    assert [str(y) for y in year_range()] == keys

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
+from rs_assets.lib.partitions import year_range
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CaptionStrategy = Literal["meta", "gaia", "mpgi"]
@@ -33,7 +34,6 @@ class SourcesConfigError(ValueError):
 
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
     captions: list[CaptionStrategy] = ["meta", "gaia"]
     instructions: list[InstructionTask] = list(INSTRUCTION_TASKS)
     default_year: int | None = None
@@ -151,8 +151,28 @@ def _explain(file: str, name: str, exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_sources(data: Any, file: str = "sources.yaml") -> dict[str, Any]:
-    """Validate a parsed YAML document; returns {name: source config} sorted by name."""
+def _year_problem(source: Any, years: range) -> str | None:
+    """The first configured year without a partition: its records could never be materialised."""
+    fields = [(f"years.{i}", y) for i, y in enumerate(getattr(source, "years", []))]
+    if source.default_year is not None:
+        fields.append(("default_year", source.default_year))
+    return next(
+        (
+            f"field {field!r}: {year} is outside the year partitions {years[0]}-{years[-1]} "
+            "(RS_ASSETS_START_YEAR to the current year)"
+            for field, year in fields
+            if year not in years
+        ),
+        None,
+    )
+
+
+def parse_sources(data: Any, file: str = "sources.yaml", years: range | None = None) -> dict[str, Any]:
+    """Validate a parsed YAML document; returns {name: source config} sorted by name.
+
+    `years`: the year partitions every configured year must fall in (`load_sources` passes the
+    configured ones, `partitions.year_range()`); None skips that check.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict) or not data["sources"]:
         raise SourcesConfigError(f"{file}: expected a mapping 'sources:' with at least one source")
     out: dict[str, Any] = {}
@@ -173,18 +193,21 @@ def parse_sources(data: Any, file: str = "sources.yaml") -> dict[str, Any]:
                 f"{file}: source {name!r}: field 'feed_url': "
                 "one of feed_url, sitemap_url, start_urls is required"
             )
+        problem = _year_problem(src, years) if years is not None else None
+        if problem:
+            raise SourcesConfigError(f"{file}: source {name!r}: {problem}")
     return dict(sorted(out.items()))
 
 
-def load_sources(path: Path) -> dict[str, Any]:
-    """Read and validate a sources YAML file."""
+def load_sources(path: Path, years: range | None = None) -> dict[str, Any]:
+    """Read and validate a sources YAML file; `years` defaults to the configured year partitions."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SourcesConfigError(f"{path}: sources file not found (RS_ASSETS_SOURCES)") from None
     except yaml.YAMLError as exc:
         raise SourcesConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_sources(data, file=str(path))
+    return parse_sources(data, file=str(path), years=year_range() if years is None else years)
 
 
 def applies_rs_filter(source: Any) -> bool:
