@@ -6,6 +6,7 @@ import datetime
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,125 @@ def test_year_range_is_the_year_partitions(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("RS_ASSETS_START_YEAR", "2001")
     keys = partitions_def(["a"]).get_partitions_def_for_dimension("year").get_partition_keys()
     assert [str(y) for y in year_range()] == keys
+
+
+def test_duplicate_source_is_an_error(tmp_path: Path) -> None:
+    """PyYAML lets the last key win: the first `ucm` would silently vanish."""
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text(
+        "sources:\n  ucm:\n    kind: labeled\n    path: /a\n    default_year: 2010\n"
+        "  other:\n    kind: synthetic\n    years: [2020]\n    per_year: 1\n"
+        "  ucm:\n    kind: labeled\n    path: /b\n    default_year: 2011\n"
+    )
+    with pytest.raises(SourcesConfigError, match=rf"{cfg}: source 'ucm' is defined twice \(lines 2 and 10\)"):
+        load_sources(cfg)
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        (
+            "sources:\n  s:\n    kind: synthetic\n    per_year: 1\n    years: [2020]\n    per_year: 2\n",
+            "source 's': field 'per_year' is given twice (lines 4 and 6)",
+        ),
+        (
+            "sources:\n  s: {kind: synthetic, per_year: 1, years: [2020]}\n"
+            "sources:\n  t: {kind: synthetic}\n",
+            "key 'sources' is given twice (lines 1 and 3)",
+        ),
+    ],
+)
+def test_duplicate_keys_at_every_level(tmp_path: Path, text: str, needle: str) -> None:
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text(text)
+    with pytest.raises(SourcesConfigError) as err:
+        load_sources(cfg)
+    assert f"{cfg}: {needle}" in str(err.value)
+
+
+def test_sources_path_that_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(SourcesConfigError) as err:
+        load_sources(tmp_path)
+    assert str(err.value) == f"{tmp_path}: sources file is a folder, not a file (RS_ASSETS_SOURCES)"
+
+
+def test_sources_path_that_cannot_be_read(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("sources: {}\n")
+    bad = tmp_path / "a.yaml" / "sources.yaml"  # a file's "child": the OS refuses to open it
+    with pytest.raises(
+        SourcesConfigError, match=rf"^{bad}: sources file cannot be read \(RS_ASSETS_SOURCES\): "
+    ):
+        load_sources(bad)
+
+
+def test_sources_path_that_is_a_fifo(tmp_path: Path) -> None:
+    """Opening a FIFO without a writer blocks forever; it is refused before it is opened."""
+    fifo = tmp_path / "sources.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(SourcesConfigError) as err:
+        load_sources(fifo)
+    assert str(err.value) == f"{fifo}: sources file is not a regular file (RS_ASSETS_SOURCES)"
+
+
+def test_sources_file_that_is_not_utf8(tmp_path: Path) -> None:
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_bytes(b"sources:\n  s: {kind: synthetic, years: [2020], per_year: 1, user_agent: \xff\xfe}\n")
+    with pytest.raises(SourcesConfigError, match=rf"^{cfg}: not UTF-8 text: "):
+        load_sources(cfg)
+
+
+BILLION_LAUGHS = "\n".join(
+    ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    + [
+        "sources:",
+        "  lol:",
+        "    kind: pairs",
+        "    path: x",
+        "    default_year: 2020",
+        "    keywords: *a9",
+        "",
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BILLION_LAUGHS,
+        "sources:\n  s: &s {kind: synthetic, years: [2020], per_year: 1}\n  t: *s\n",
+        "sources:\n  s:\n    <<: {kind: synthetic, years: [2020], per_year: 1}\n    per_year: 2\n",
+    ],
+    ids=["billion_laughs", "anchor", "merge_key"],
+)
+def test_anchors_aliases_and_merge_keys_are_refused_fast(tmp_path: Path, text: str) -> None:
+    """9**10 strings once expanded: refused at the first anchor, never expanded."""
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text(text)
+    start = time.perf_counter()
+    with pytest.raises(SourcesConfigError) as err:
+        load_sources(cfg)
+    assert time.perf_counter() - start < 1.0
+    assert str(err.value).startswith(f"{cfg}: line ")
+    assert "anchors, aliases and merge keys are not supported" in str(err.value)
+
+
+def test_deep_nesting_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    """PyYAML's composer recurses per level: 100k brackets raised RecursionError."""
+    cfg = tmp_path / "sources.yaml"
+    cfg.write_text("sources:\n  s:\n    kind: pairs\n    keywords: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(SourcesConfigError, match=rf"^{cfg}: line 4: nested deeper than 20 levels"):
+        load_sources(cfg)
+
+
+def test_oversized_sources_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    """50 MB of valid YAML took PyYAML minutes to parse; the cap answers at once."""
+    cfg = tmp_path / "sources.yaml"
+    head = "sources:\n  big:\n    kind: pairs\n    path: x\n    default_year: 2020\n    keywords:\n"
+    cfg.write_text(head + "      - satellite imagery\n" * (50_000_000 // 26))
+    assert cfg.stat().st_size > 49_000_000
+    start = time.perf_counter()
+    with pytest.raises(SourcesConfigError) as err:
+        load_sources(cfg)
+    assert time.perf_counter() - start < 1.0
+    assert str(err.value) == f"{cfg}: sources file is larger than the 1 MB cap (1000000 bytes)"
