@@ -118,6 +118,11 @@ def test_years_at_the_partition_bounds_are_valid() -> None:
     assert sources["s"].years == [1990, 2026] and sources["p"].default_year == 2026
 
 
+def test_synthetic_years_must_not_repeat() -> None:
+    with pytest.raises(SourcesConfigError, match="field 'years': 2020 is listed twice"):
+        parse_sources({"sources": {"s": {**SYNTH, "years": [2020, 2021, 2020]}}})
+
+
 def test_load_sources_checks_the_configured_year_range(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,6 +193,20 @@ def test_duplicate_keys_at_every_level(tmp_path: Path, text: str, needle: str) -
     with pytest.raises(SourcesConfigError) as err:
         load_sources(cfg)
     assert f"{cfg}: {needle}" in str(err.value)
+
+
+@pytest.mark.parametrize("pattern", ["(unclosed", "*.html", "[a-"])
+def test_invalid_link_pattern_names_the_field(pattern: str) -> None:
+    body = {"kind": "web", "feed_url": "https://h/f.rss", "default_year": 2020, "link_pattern": pattern}
+    with pytest.raises(
+        SourcesConfigError, match=r"source 'w': field 'link_pattern': .*not a valid regular expression"
+    ):
+        parse_sources({"sources": {"w": body}})
+
+
+def test_valid_link_pattern_is_kept() -> None:
+    body = {"kind": "web", "start_urls": ["https://h/"], "default_year": 2020, "link_pattern": r"/news/\d+"}
+    assert parse_sources({"sources": {"w": body}})["w"].link_pattern == r"/news/\d+"
 
 
 def test_sources_path_that_is_a_folder(tmp_path: Path) -> None:
@@ -276,3 +295,36 @@ def test_oversized_sources_file_is_refused_before_parsing(tmp_path: Path) -> Non
         load_sources(cfg)
     assert time.perf_counter() - start < 1.0
     assert str(err.value) == f"{cfg}: sources file is larger than the 1 MB cap (1000000 bytes)"
+
+
+def test_ints_are_not_booleans_or_strings() -> None:
+    """Lax pydantic read `workers: yes` as 1 and `per_year: "40"` as 40."""
+    with pytest.raises(SourcesConfigError, match="field 'workers'"):
+        parse_sources(
+            {"sources": {"p": {"kind": "pairs", "path": "x", "default_year": 2020, "workers": True}}}
+        )
+    with pytest.raises(SourcesConfigError, match="field 'per_year'"):
+        parse_sources({"sources": {"s": {**SYNTH, "years": [2020], "per_year": "40"}}})
+
+
+MINIMAL = {
+    "labeled": {"kind": "labeled", "path": "/d", "default_year": 2020},
+    "pairs": {"kind": "pairs", "path": "x", "default_year": 2020},
+    "web": {"kind": "web", "feed_url": "https://h/f.rss", "default_year": 2020},
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("labeled", "gsd_m", 0.0),
+        ("labeled", "gsd_m", -0.3),
+        ("labeled", "gsd_m", float("nan")),
+        ("pairs", "timeout_s", float("inf")),
+        ("pairs", "requests_per_second", float("inf")),
+        ("web", "max_aspect", float("inf")),
+    ],
+)
+def test_numbers_that_make_no_sense(kind: str, field: str, value: float) -> None:
+    with pytest.raises(SourcesConfigError, match=f"source 's': field '{field}'"):
+        parse_sources({"sources": {"s": {**MINIMAL[kind], field: value}}})

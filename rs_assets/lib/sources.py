@@ -39,8 +39,28 @@ class SourcesConfigError(ValueError):
     """A sources file that cannot be used; the message names the file, source and field."""
 
 
+def _unique(years: list[int]) -> list[int]:
+    """A repeated year would run its partition twice."""
+    repeated = next((y for i, y in enumerate(years) if y in years[:i]), None)
+    if repeated is not None:
+        raise ValueError(f"{repeated} is listed twice")
+    return years
+
+
+def _regex(pattern: str | None) -> str | None:
+    """Compiled once here so a typo is a load error, not a failure in the middle of a crawl."""
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `workers: yes` is not 1 and `per_year: "40"` not 40; finite: `timeout_s: .inf` never ends.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
     captions: list[CaptionStrategy] = ["meta", "gaia"]
     instructions: list[InstructionTask] = list(INSTRUCTION_TASKS)
     default_year: int | None = None
@@ -61,7 +81,7 @@ class _Base(BaseModel):
 
 class SyntheticSource(_Base):
     kind: Literal["synthetic"]
-    years: list[int] = Field(min_length=1)
+    years: Annotated[list[int], AfterValidator(_unique)] = Field(min_length=1)
     per_year: int = Field(ge=1, le=100_000)
     seed: int = 0
 
@@ -102,7 +122,9 @@ class WebSource(_HttpSource):
     feed_url: str | None = None
     sitemap_url: str | None = None
     start_urls: list[str] = []
-    link_pattern: str | None = Field(None, description="regex an article URL on a start page must match")
+    link_pattern: Annotated[str | None, AfterValidator(_regex)] = Field(
+        None, description="regex an article URL on a start page must match"
+    )
     max_items: int = Field(500, ge=1, description="articles discovered per run (before year filtering)")
     max_pages: int = Field(20, ge=1, description="listing pages / sitemaps followed (pagination)")
 
@@ -137,7 +159,7 @@ class LabeledSource(_Base):
         "boxes]; relative to `path` unless absolute",
     )
     sensor: str | None = None
-    gsd_m: float | None = None
+    gsd_m: float | None = Field(None, gt=0, description="ground sampling distance in metres")
     max_bytes: int = Field(200_000_000, ge=1, description="bigger files are too_large, never read")
 
 
@@ -154,7 +176,7 @@ def _explain(file: str, name: str, exc: ValidationError) -> str:
         if loc and loc[0] in ("synthetic", "web", "pairs", "labeled"):
             loc = loc[1:]  # drop the discriminator tag pydantic prefixes
         field = ".".join(loc) or "kind"
-        parts.append(f"{file}: source {name!r}: field {field!r}: {err['msg']}")
+        parts.append(f"{file}: source {name!r}: field {field!r}: {err['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
