@@ -3,10 +3,22 @@ the scheme lives in `defs/project.py`; this module is the Dagster-free part."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-YEAR_CRON = "0 0 1 1 *"  # yearly windows
+from rs_assets.lib import settings
+
+YEAR_CRON = "0 0 1 1 *"  # yearly windows; `end_offset=1` in defs/project.py makes the current year exist
 YEAR_FMT = "%Y"
+
+
+def year_range() -> range:
+    """The years that have a partition today (start year .. current year): a configured year outside it
+    could never be run."""
+    start, now = int(settings.start_year()), datetime.now(UTC).year
+    if start > now:  # Dagster would make no partition, or a lone future one
+        raise ValueError(f"RS_ASSETS_START_YEAR={start} is after the current year")
+    return range(start, now + 1)
 
 
 def parse_key(key: Any) -> tuple[str, int]:

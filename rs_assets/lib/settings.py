@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,10 @@ def sources_path() -> Path:
 
 def start_year() -> str:
     """First year of the `year` partition dimension. `RS_ASSETS_START_YEAR`, default 1990."""
-    return os.environ.get("RS_ASSETS_START_YEAR") or "1990"
+    value = os.environ.get("RS_ASSETS_START_YEAR") or "1990"
+    if not re.fullmatch(r"[0-9]{4}", value):
+        raise ValueError(f"RS_ASSETS_START_YEAR must be a four-digit year like 1990, got {value!r}")
+    return value
 
 
 def aws_endpoint_url() -> str | None:

@@ -6,8 +6,9 @@ Errors name the source and the field, e.g. `sources.yaml: source 'ucm': field 'p
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import yaml
 from pydantic import (
@@ -22,16 +23,42 @@ from pydantic import (
 from rs_assets.lib.captions.strategies import CaptionStrategy
 from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
 from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
+from rs_assets.lib.partitions import year_range
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_FILE_BYTES = 1_000_000  # a sources file is a few KB; PyYAML parses ~0.25 MB/s, so at most ~4 s
+MAX_DEPTH = 20  # sources > name > field > list > item is 5; PyYAML's composer recurses once per level
+_NO_ALIASES = (
+    "YAML anchors, aliases and merge keys are not supported: a sources file has no need for them, "
+    "and expanding them can take unbounded time and memory; write each value out"
+)
 
 
 class SourcesConfigError(ValueError):
     """A sources file that cannot be used; the message names the file, source and field."""
 
 
+def _unique(years: list[int]) -> list[int]:
+    """A repeated year would run its partition twice."""
+    repeated = next((y for i, y in enumerate(years) if y in years[:i]), None)
+    if repeated is not None:
+        raise ValueError(f"{repeated} is listed twice")
+    return years
+
+
+def _regex(pattern: str | None) -> str | None:
+    """Compiled once here so a typo is a load error, not a failure in the middle of a crawl."""
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: `workers: yes` is not 1 and `per_year: "40"` not 40; finite: `timeout_s: .inf` never ends.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     captions: list[CaptionStrategy] = ["meta", "gaia"]
     instructions: list[InstructionTask] = list(TASKS)
@@ -53,7 +80,7 @@ class _Base(BaseModel):
 
 class SyntheticSource(_Base):
     kind: Literal["synthetic"]
-    years: list[int] = Field(min_length=1)
+    years: Annotated[list[int], AfterValidator(_unique)] = Field(min_length=1)
     per_year: int = Field(ge=1, le=100_000)
     seed: int = 0
 
@@ -94,7 +121,9 @@ class WebSource(_HttpSource):
     feed_url: str | None = None
     sitemap_url: str | None = None
     start_urls: list[str] = []
-    link_pattern: str | None = Field(None, description="regex an article URL on a start page must match")
+    link_pattern: Annotated[str | None, AfterValidator(_regex)] = Field(
+        None, description="regex an article URL on a start page must match"
+    )
     max_items: int = Field(500, ge=1, description="articles discovered per run (before year filtering)")
     max_pages: int = Field(20, ge=1, description="listing pages / sitemaps followed (pagination)")
 
@@ -129,7 +158,7 @@ class LabeledSource(_Base):
         "boxes]; relative to `path` unless absolute",
     )
     sensor: str | None = None
-    gsd_m: float | None = None
+    gsd_m: float | None = Field(None, gt=0, description="ground sampling distance in metres")
     max_bytes: int = Field(200_000_000, ge=1, description="bigger files are too_large, never read")
 
 
@@ -146,12 +175,32 @@ def _explain(file: str, name: str, exc: ValidationError) -> str:
         if loc and loc[0] in ("synthetic", "web", "pairs", "labeled"):
             loc = loc[1:]  # drop the discriminator tag pydantic prefixes
         field = ".".join(loc) or "kind"
-        parts.append(f"{file}: source {name!r}: field {field!r}: {err['msg']}")
+        parts.append(f"{file}: source {name!r}: field {field!r}: {err['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
-def parse_sources(data: Any, file: str = "sources.yaml") -> dict[str, Any]:
-    """Validate a parsed YAML document; returns {name: source config} sorted by name."""
+def _year_problem(source: Any, years: range) -> str | None:
+    """The first configured year without a partition: its records could never be materialised."""
+    fields = [(f"years.{i}", y) for i, y in enumerate(getattr(source, "years", []))]
+    if source.default_year is not None:
+        fields.append(("default_year", source.default_year))
+    return next(
+        (
+            f"field {field!r}: {year} is outside the year partitions {years[0]}-{years[-1]} "
+            "(RS_ASSETS_START_YEAR to the current year)"
+            for field, year in fields
+            if year not in years
+        ),
+        None,
+    )
+
+
+def parse_sources(data: Any, file: str = "sources.yaml", years: range | None = None) -> dict[str, Any]:
+    """Validate a parsed YAML document; returns {name: source config} sorted by name.
+
+    `years`: the year partitions every configured year must fall in (`load_sources` passes the
+    configured ones, `partitions.year_range()`); None skips that check.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict) or not data["sources"]:
         raise SourcesConfigError(f"{file}: expected a mapping 'sources:' with at least one source")
     out: dict[str, Any] = {}
@@ -172,18 +221,108 @@ def parse_sources(data: Any, file: str = "sources.yaml") -> dict[str, Any]:
                 f"{file}: source {name!r}: field 'feed_url': "
                 "one of feed_url, sitemap_url, start_urls is required"
             )
+        problem = _year_problem(src, years) if years is not None else None
+        if problem:
+            raise SourcesConfigError(f"{file}: source {name!r}: {problem}")
     return dict(sorted(out.items()))
 
 
-def load_sources(path: Path) -> dict[str, Any]:
-    """Read and validate a sources YAML file."""
+def _repeated(path: tuple[str, ...], key: Any) -> str:
+    """What a repeated key is, in the words of the other errors (source, field)."""
+    if path == ("sources",):
+        return f"source {key!r} is defined twice"
+    if len(path) >= 2 and path[0] == "sources":
+        return f"source {path[1]!r}: field {'.'.join((*path[2:], str(key)))!r} is given twice"
+    return f"key {'.'.join((*path, str(key)))!r} is given twice"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader refusing what a sources file never needs and PyYAML gets wrong: anchors, aliases
+    and merge keys (a "billion laughs" document expands exponentially), nesting deep enough to
+    exhaust the stack, and repeated keys (PyYAML silently keeps the last one)."""
+
+    def __init__(self, text: str, file: str) -> None:
+        super().__init__(text)
+        self.file = file
+        self.depth = 0
+
+    def _refuse(self, mark: Any, problem: str) -> NoReturn:
+        raise SourcesConfigError(f"{self.file}: line {mark.line + 1}: {problem}")
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            self._refuse(event.start_mark, _NO_ALIASES)
+        if self.depth >= MAX_DEPTH:
+            self._refuse(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_document(self, node: Any) -> Any:
+        self._check_keys(node, ())
+        return super().construct_document(node)
+
+    def _check_keys(self, node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._check_keys(item, (*path, str(i)))
+        if not isinstance(node, yaml.MappingNode):
+            return
+        lines: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self._refuse(key_node.start_mark, _NO_ALIASES)
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # the constructor refuses unhashable keys itself
+            key, line = self.construct_object(key_node), key_node.start_mark.line + 1
+            if key in lines:
+                raise SourcesConfigError(
+                    f"{self.file}: {_repeated(path, key)} (lines {lines[key]} and {line})"
+                )
+            lines[key] = line
+            self._check_keys(value_node, (*path, str(key)))
+
+
+def _read(path: Path) -> str:
+    """The file's text; anything but a small readable UTF-8 file is refused before parsing."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise SourcesConfigError(f"{path}: sources file is a folder, not a file (RS_ASSETS_SOURCES)")
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            raise SourcesConfigError(f"{path}: sources file is not a regular file (RS_ASSETS_SOURCES)")
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise SourcesConfigError(f"{path}: sources file not found (RS_ASSETS_SOURCES)") from None
+    except OSError as exc:
+        raise SourcesConfigError(
+            f"{path}: sources file cannot be read (RS_ASSETS_SOURCES): {exc.strerror}"
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SourcesConfigError(
+            f"{path}: sources file is larger than the {MAX_FILE_BYTES // 1_000_000} MB cap "
+            f"({MAX_FILE_BYTES} bytes)"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourcesConfigError(f"{path}: not UTF-8 text: {exc}") from None
+
+
+def load_sources(path: Path, years: range | None = None) -> dict[str, Any]:
+    """Read and validate a sources YAML file; `years` defaults to the configured year partitions."""
+    loader = _StrictLoader(_read(path), file=str(path))
+    try:
+        data = loader.get_single_data()
     except yaml.YAMLError as exc:
         raise SourcesConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_sources(data, file=str(path))
+    finally:
+        loader.dispose()
+    return parse_sources(data, file=str(path), years=year_range() if years is None else years)
 
 
 def applies_rs_filter(source: Any) -> bool:
