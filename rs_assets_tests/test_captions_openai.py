@@ -20,7 +20,14 @@ from rs_assets.lib.llm.redact import MASK, key_redactor
 from rs_assets.lib.llm.settings import LLMSettings, Price
 from rs_assets.lib.retry_after import retry_after_headers, retry_after_s
 from rs_assets_tests.openai_stub_server import ECHOES, Fault, StubServer, key_leaks
-from rs_assets_tests.test_captions_local import caption_records
+from rs_assets_tests.test_captions_local import (
+    FENCE,
+    HOSTILE_TEXT,
+    INJECTION,
+    caption_records,
+    fenced_blocks,
+    injection_record,
+)
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 STRATEGIES = ["meta", "gaia", "mpgi"]
@@ -124,6 +131,27 @@ def test_key_echoes_never_reach_rows_cache_or_logs(
     stored = [p for p in Path(lake.root).rglob("*.json")]
     assert stored and all(key_leaks(p.read_text(), KEY) == [] for p in stored)
     assert key_leaks(caplog.text, KEY) == []
+
+
+def test_untrusted_text_travels_fenced_and_cannot_close_its_fence(stub: StubServer, lake: Lake) -> None:
+    rec = injection_record(lake)
+    result = caption_partition([rec], ["gaia", "mpgi"], lake, settings())
+    assert set(result.table["status"].to_pylist()) == {"ok"}
+    sent = [json.loads(c.body)["messages"] for c in stub.calls()]
+    assert len(sent) == 2 + 5  # summary, vision; four perspectives, integrate
+    by_task = {}
+    for system, user in sent:
+        text = user["content"][0]["text"]
+        assert "\u27ea/untrusted" in system["content"] and "never" in system["content"].lower()
+        assert "\u27ea" not in FENCE.sub("", text) and INJECTION not in FENCE.sub("", text)
+        blocks = fenced_blocks(text)
+        assert all("\u27ea" not in body and "\u27eb" not in body for _, body in blocks)
+        by_task.setdefault(frozenset(name for name, _ in blocks), []).append(dict(blocks))
+    summary = by_task[frozenset({"title", "text"})]
+    assert [b["text"] for b in summary] == [HOSTILE_TEXT.replace("\u27ea", "").replace("\u27eb", "")]
+    vision = by_task[frozenset({"title", "alt_text", "summary", "credits", "facts"})]
+    assert INJECTION in vision[0]["alt_text"] and INJECTION in vision[0]["credits"]
+    assert len(by_task[frozenset({"facts"})]) == 4 and len(by_task[frozenset({"perspectives"})]) == 1
 
 
 def test_faults_end_as_rows_and_are_retried_next_run(
