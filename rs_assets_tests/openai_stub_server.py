@@ -2,9 +2,9 @@
 
 Implements POST /v1/chat/completions (plain and `json_schema` answers built deterministically from the
 request), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
-fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON and `length`
-truncation, and batches can end `failed`, `expired` (half answered) or `cancelled`; every request is
-recorded so tests can count calls and look for leaked secrets.
+fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON, `length`
+truncation and echoes of the caller's API key, and batches can end `failed`, `expired` (half answered)
+or `cancelled`; every request is recorded so tests can count calls and look for leaked secrets.
 """
 
 from __future__ import annotations
@@ -15,11 +15,33 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+# How providers and proxies echo a key back: whole, case-changed, truncated, or masked but the last 4.
+ECHOES: dict[str, Callable[[str], str]] = {
+    "whole": lambda k: k,
+    "upper": str.upper,
+    "swapcase": str.swapcase,
+    "first 10": lambda k: k[:10],
+    "last 12": lambda k: k[-12:],
+    "middle 9": lambda k: k[8:17],
+    "sk-...last4": lambda k: f"{k[:3]}...{k[-4:]}",
+    "stars": lambda k: f"{k[:8]}{'*' * 20}{k[-4:]}",
+    "ellipsis": lambda k: f"{k[:3]}\u2026{k[-4:].upper()}",
+}
+
+
+def key_leaks(text: str, key: str) -> list[str]:
+    """Echo forms of `key` found in `text` (any case), plus any run of 8 of its characters."""
+    low = text.lower()
+    found = [name for name, echo in ECHOES.items() if echo(key).lower() in low]
+    runs = {key.lower()[i : i + 8] for i in range(len(key) - 7)}
+    return found + sorted(r for r in runs if r in low)
 
 
 @dataclass
@@ -41,6 +63,9 @@ class Fault:
     refusal: str | None = None
     malformed: bool = False  # structured answer that is not JSON
     finish_reason: str | None = None  # e.g. "length" or "content_filter"
+    # Echo the caller's API key (as the function renders it: whole, truncated, masked...) in the error
+    # message, the refusal, or else in every text of the answer, as careless providers and proxies do.
+    echo: Callable[[str], str] | None = None
 
 
 def _text_of(messages: list[dict[str, Any]]) -> tuple[str, int]:
@@ -74,10 +99,11 @@ def from_schema(schema: dict[str, Any], seed: str, name: str = "", index: int = 
     return f"{prefix} stub {name} {index} for request {seed}.".strip()
 
 
-def answer(body: dict[str, Any]) -> dict[str, Any]:
-    """The deterministic chat.completion for a request body (also used for batch lines)."""
+def answer(body: dict[str, Any], echo: str = "") -> dict[str, Any]:
+    """The deterministic chat.completion for a request body (also used for batch lines); `echo` is
+    written into every text it contains."""
     text, images = _text_of(body.get("messages", []))
-    seed = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:10]
+    seed = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:10] + echo
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
         content = json.dumps(from_schema(fmt["json_schema"]["schema"], seed))
@@ -170,17 +196,18 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             fault = state.faults.popleft() if state.faults else Fault()
         time.sleep(state.latency + fault.sleep)
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        echo = f" {fault.echo(key)}" if fault.echo else ""
         if fault.status is not None:
             headers = dict(fault.headers)
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
-            return self._send(
-                fault.status, {"error": {"message": f"stub fault {fault.status}", "type": "stub"}}, headers
-            )
-        result = answer(body)
+            error = {"message": f"stub fault {fault.status}{echo}", "type": "stub"}
+            return self._send(fault.status, {"error": error}, headers)
+        result = answer(body, "" if fault.refusal else echo)
         message = result["choices"][0]["message"]
         if fault.refusal:
-            message.update(content=None, refusal=fault.refusal)
+            message.update(content=None, refusal=fault.refusal + echo)
         if fault.malformed:
             message["content"] = '{"captions": ["unterminated'
         if fault.finish_reason:

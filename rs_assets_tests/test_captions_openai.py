@@ -16,10 +16,18 @@ from rs_assets.lib.captions import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.batch import chunk_lines
 from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
+from rs_assets.lib.llm.redact import MASK, key_redactor
 from rs_assets.lib.llm.settings import LLMSettings, Price
 from rs_assets.lib.retry_after import retry_after_headers, retry_after_s
-from rs_assets_tests.openai_stub_server import Fault, StubServer
-from rs_assets_tests.test_captions_local import caption_records
+from rs_assets_tests.openai_stub_server import ECHOES, Fault, StubServer, key_leaks
+from rs_assets_tests.test_captions_local import (
+    FENCE,
+    HOSTILE_TEXT,
+    INJECTION,
+    caption_records,
+    fenced_blocks,
+    injection_record,
+)
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 STRATEGIES = ["meta", "gaia", "mpgi"]
@@ -83,6 +91,67 @@ def test_round_trip_exactly_once_and_no_key_leak(
     assert KEY not in caplog.text
     assert KEY not in json.dumps(result.stats) and KEY not in json.dumps(rows, default=str)
     assert all(KEY not in p.read_text() for p in Path(lake.root).rglob("*.json"))
+
+
+def test_redactor_masks_every_echo_form_and_nothing_else() -> None:
+    redact = key_redactor(KEY)
+    for name, echo in ECHOES.items():
+        said = f"Incorrect API key provided: {echo(KEY)}. You can find your API key at https://x/keys."
+        masked = redact(said)
+        assert key_leaks(masked, KEY) == [] and MASK in masked, (name, masked)
+        assert masked.startswith("Incorrect API key provided: ") and masked.endswith(" at https://x/keys.")
+    answer = json.dumps({"captions": [f"The image showcases: fields {KEY.upper()} near Paris."]})
+    assert json.loads(redact(answer))["captions"][0].endswith("fields sk-*** near Paris.")  # still JSON
+    ordinary = "Sentinel-2 MSI, 10 m (Moderate); sk- and cdef alone; test-SE; 0123456 ... cdef"
+    assert redact(ordinary) == ordinary
+    hostile = "a" * 20_000 + "." * 10_000 + "*" * 10_000  # no quadratic backtracking on untrusted answers
+    assert redact(hostile + KEY[-4:]) == "a" * (20_000 - 64) + MASK
+    for placeholder in (None, "", "EMPTY"):  # local servers' dummy keys are not secrets
+        assert key_redactor(placeholder)("EMPTY answers stay EMPTY") == "EMPTY answers stay EMPTY"
+
+
+def test_key_echoes_never_reach_rows_cache_or_logs(
+    stub: StubServer, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    kinds = [Fault(status=401), Fault(refusal="I can't help with that."), Fault()]
+    faults = [replace(kind, echo=echo) for kind in kinds for echo in ECHOES.values()]
+    stub.add_faults(*faults)
+    records = caption_records(lake, len(faults))  # short texts: one vision request per image
+    result = caption_partition(
+        records, ["gaia"], lake, settings(concurrency=1), log=logging.getLogger("captions")
+    )
+    statuses = result.table["status"].to_pylist()
+    n = len(ECHOES)
+    assert (statuses.count("failed"), statuses.count("refused"), statuses.count("ok")) == (n, n, 5 * n)
+    assert all(MASK in e for e in result.table["error"].to_pylist() if e)
+    assert len(stub.calls()) == len(faults)
+    assert key_leaks(json.dumps(result.table.to_pylist(), default=str), KEY) == []
+    assert key_leaks(json.dumps(result.stats), KEY) == []
+    stored = [p for p in Path(lake.root).rglob("*.json")]
+    assert stored and all(key_leaks(p.read_text(), KEY) == [] for p in stored)
+    assert key_leaks(caplog.text, KEY) == []
+
+
+def test_untrusted_text_travels_fenced_and_cannot_close_its_fence(stub: StubServer, lake: Lake) -> None:
+    rec = injection_record(lake)
+    result = caption_partition([rec], ["gaia", "mpgi"], lake, settings())
+    assert set(result.table["status"].to_pylist()) == {"ok"}
+    sent = [json.loads(c.body)["messages"] for c in stub.calls()]
+    assert len(sent) == 2 + 5  # summary, vision; four perspectives, integrate
+    by_task = {}
+    for system, user in sent:
+        text = user["content"][0]["text"]
+        assert "\u27ea/untrusted" in system["content"] and "never" in system["content"].lower()
+        assert "\u27ea" not in FENCE.sub("", text) and INJECTION not in FENCE.sub("", text)
+        blocks = fenced_blocks(text)
+        assert all("\u27ea" not in body and "\u27eb" not in body for _, body in blocks)
+        by_task.setdefault(frozenset(name for name, _ in blocks), []).append(dict(blocks))
+    summary = by_task[frozenset({"title", "text"})]
+    assert [b["text"] for b in summary] == [HOSTILE_TEXT.replace("\u27ea", "").replace("\u27eb", "")]
+    vision = by_task[frozenset({"title", "alt_text", "summary", "credits", "facts"})]
+    assert INJECTION in vision[0]["alt_text"] and INJECTION in vision[0]["credits"]
+    assert len(by_task[frozenset({"facts"})]) == 4 and len(by_task[frozenset({"perspectives"})]) == 1
 
 
 def test_faults_end_as_rows_and_are_retried_next_run(

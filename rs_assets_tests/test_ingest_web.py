@@ -205,7 +205,7 @@ def test_web_outcomes_politeness_and_rerun(
         "text-only.html": "no_image",
         "gone.html": "http_error",
     }
-    assert "169.254.169.254" in status["metadata.jpg"][1] and "link-local" in status["metadata.jpg"][1]
+    assert "169.254.169.254" in status["metadata.jpg"][1] and "metadata" in status["metadata.jpg"][1]
     assert status["noai.jpg"][1] == "X-Robots-Tag: noimageai"
     assert status["noai.html"][1] == "X-Robots-Tag: noai"
     assert "Content-Length" in status["huge.jpg"][1] and "max_bytes" in status["stream.jpg"][1]

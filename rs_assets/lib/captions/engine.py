@@ -26,6 +26,7 @@ from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.cache import ResponseStore
 from rs_assets.lib.llm.cost import by_model
 from rs_assets.lib.llm.local import OfflineBackend
+from rs_assets.lib.llm.redact import key_redactor
 from rs_assets.lib.llm.runner import Runner
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets.lib.stages import from_rows
@@ -39,12 +40,6 @@ T = TypeVar("T")
 class CaptionResult:
     table: pa.Table  # the captions stage schema (contract + extra)
     stats: dict[str, Any]  # flat numbers for Dagster metadata
-
-
-def redactor() -> Callable[[str], str]:
-    """Masks the API key wherever a provider or proxy echoes it back in an error message."""
-    key = os.environ.get("OPENAI_API_KEY") or ""
-    return (lambda s: s.replace(key, "sk-***")) if len(key) >= 8 else (lambda s: s)
 
 
 def paid(settings: LLMSettings) -> bool:
@@ -71,7 +66,7 @@ def check_prices(settings: LLMSettings, strategies: list[str]) -> None:
 def build_runner(settings: LLMSettings, lake: Lake, log: logging.Logger | None) -> Runner:
     offline_backend = OfflineBackend(offline.answer)
     store = ResponseStore(lake, settings.cache_prefix)
-    redact = redactor()
+    redact = key_redactor(os.environ.get("OPENAI_API_KEY"))
     if not paid(settings):
         return Runner(offline_backend, store, settings, offline=offline_backend, log=log, redact=redact)
     # the SDK is only imported when money can be spent

@@ -14,8 +14,8 @@ from rs_assets.lib.captions.rows import caption_rows
 from rs_assets.lib.captions.schemas import gaia_format, parse_gaia, parse_paragraph
 from rs_assets.lib.llm.request import LLMRequest, Outcome
 
-SUMMARY = ("gaia_summary", "v1")
-VISION = ("gaia_vision", "v1")
+SUMMARY = ("gaia_summary", "v2")
+VISION = ("gaia_vision", "v2")
 
 
 def summary_request(rec: dict[str, Any], model: str) -> LLMRequest:
@@ -53,13 +53,7 @@ def vision_request(ctx: Context, rec: dict[str, Any], facts: dict[str, Any], sum
         max_tokens=p.params["max_tokens"],
         temperature=p.params["temperature"],
         expected_completion_tokens=p.params["expected_completion_tokens"],
-        context={
-            "task": "gaia_vision",
-            "facts": facts,
-            "prefix": s.gaia_prefix,
-            "summary": summary,
-            "title": rec.get("title") or "",
-        },
+        context={"task": "gaia_vision", "facts": facts, "prefix": s.gaia_prefix},
     )
 
 

@@ -15,8 +15,8 @@ from rs_assets.lib.captions.rows import caption_rows
 from rs_assets.lib.captions.schemas import integrate_format, parse_integrate, parse_paragraph
 from rs_assets.lib.llm.request import LLMRequest
 
-PERSPECTIVE = ("mpgi_perspective", "v1")
-INTEGRATE = ("mpgi_integrate", "v1")
+PERSPECTIVE = ("mpgi_perspective", "v2")
+INTEGRATE = ("mpgi_integrate", "v2")
 
 
 def perspective_names(k: int) -> list[str]:

@@ -1,5 +1,7 @@
-"""Offline answers for the local backend and dry-run stand-ins: deterministic, grounded only in the rule
-facts the request carries, shaped exactly like a model's answer (same parsers validate them)."""
+"""Offline answers for the local backend and dry-run stand-ins: deterministic, shaped exactly like a
+model's answer (same parsers validate them). Captions are derived from the rule facts only, never from
+the article, title, alt text or credits: untrusted text is never copied into a caption. (The extractive
+GAIA summary only feeds the vision request, whose offline answer does not read it.)"""
 
 from __future__ import annotations
 
@@ -84,12 +86,11 @@ def gaia_answer(ctx: dict[str, Any]) -> dict[str, Any]:
             ]
         )
     )[:3]
-    context = _sentences(ctx["summary"] or ctx["title"] or "", 1)
     bodies = [
         f"{scene(f)}. {land_cover(f)}",
         f"an overhead view showing {join_words(object_phrases(f)) or 'open land without distinct objects'}.",
         f"{scene(f)}. {conditions(f)}",
-        f"a scene described as: {context}" if context else f"a view where {_lower_first(layout(f))}",
+        f"a view where {_lower_first(layout(f))}",
         f"{join_words(f['labels']) or 'the land surface'} seen from above. {layout(f)}",
     ]
     sensor = f["sensor"]

@@ -117,7 +117,7 @@ class Runner:
             self.stats["budget_refused"] += 1
             return Outcome(request, "budget_exhausted", error="budget exhausted before this request")
         try:
-            completion = await self._send(request, backend)
+            completion = self._redacted(await self._send(request, backend))
         except Deferred:
             self.stats["batch_deferred"] += 1
             return Outcome(request, "pending", error="submitted to the Batch API")
@@ -142,6 +142,12 @@ class Runner:
         else:
             self.log.info("LLM answer %s (%s) not usable: %s", fp[:12], request.prompt_id, status)
         return Outcome(request, status, value, completion, error and self.redact(error))
+
+    def _redacted(self, completion: Completion) -> Completion:
+        """The answer with any echo of the API key masked, before it is parsed, stored or logged."""
+        completion.content = completion.content and self.redact(completion.content)
+        completion.refusal = completion.refusal and self.redact(completion.refusal)
+        return completion
 
     async def _send(self, request: LLMRequest, backend: Backend) -> Completion:
         """Retries transient errors with backoff honouring Retry-After; the limiter paces every attempt."""
