@@ -12,8 +12,8 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from rs_assets.lib.connectors.guard import BlockedAddress, refusal, resolve
-from rs_assets.lib.connectors.http import Fetcher
+from rs_assets.lib.raw_scrape.connectors.guard import BlockedAddress, refusal, resolve
+from rs_assets.lib.raw_scrape.connectors.http import Fetcher
 from rs_assets.lib.sources import parse_sources
 from rs_assets_tests.loopback_site import Site, image_bytes
 
