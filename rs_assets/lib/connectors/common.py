@@ -49,13 +49,19 @@ def item_year(when: datetime | None, default_year: int) -> int:
 
 
 def canonical_url(url: str) -> str:
-    """Stable identity of a URL: lower-case scheme/host, no fragment, default port or tracking params."""
-    parts = urlsplit(url.strip())
+    """Stable identity of a URL: lower-case scheme/host, no fragment, default port or tracking params.
+    A URL that does not parse (`http://[::1`, port 99999) is its own identity, stripped: identity must
+    not raise, the fetcher records such a URL `invalid_url`."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
-        host = f"{host}:{parts.port}"
+    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     )

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rs_assets.lib.connectors.common import canonical_url, item_year, parse_datetime, row_latlon
-from rs_assets.lib.connectors.files import read_rows
+from rs_assets.lib.connectors.files import BadRow, bad_row_item, read_rows
 from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.connectors.state import HttpState, attach_image
 from rs_assets.lib.lake import Lake
@@ -73,7 +73,11 @@ def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterat
     def items() -> Iterator[RawItem]:
         seen: set[str] = set()
         for row in read_rows(source.path):
-            item = pair_item(source, row, year, keywords)
+            item = (
+                bad_row_item(row, year, source.default_year)
+                if isinstance(row, BadRow)
+                else pair_item(source, row, year, keywords)
+            )
             if item is not None and item.native_id not in seen:
                 seen.add(item.native_id)
                 yield item
