@@ -30,7 +30,7 @@ _NEXT = "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), 
 
 
 class DiscoveryError(RuntimeError):
-    """A feed, sitemap or listing page of the source could not be fetched."""
+    """A feed, sitemap or listing page of the source could not be fetched or read."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,30 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
     return entries
 
 
+def gunzip_sitemap(body: bytes, url: str) -> bytes:
+    """A `.xml.gz` sitemap decompressed, at most the protocol's 50 MB (a gzip bomb stops there). Beyond
+    the cap, truncated or corrupt is a DiscoveryError: the recovering XML parser would read whatever
+    came out, and the partition would silently hold part of the site."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    where = f"sitemap {redact_url(url)}"
+    try:
+        xml = inflate.decompress(body, SITEMAP_MAX_BYTES + 1)
+    except zlib.error as exc:
+        raise DiscoveryError(f"{where}: not gzip ({exc})") from exc
+    if len(xml) > SITEMAP_MAX_BYTES:
+        raise DiscoveryError(
+            f"{where}: decompresses to more than {SITEMAP_MAX_BYTES} bytes, the sitemap limit"
+        )
+    if not inflate.eof:
+        raise DiscoveryError(f"{where}: truncated gzip ({len(body)} bytes end mid-stream)")
+    return xml
+
+
 def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Entry], list[str]]:
     """(article entries, child sitemaps). Only a news:publication_date dates an entry: `lastmod` is
     the last edit, and filtering years by it would lose every corrected article."""
-    if body[:2] == b"\x1f\x8b":  # .xml.gz, capped at the protocol's 50 MB (a gzip bomb stops there)
-        body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, SITEMAP_MAX_BYTES)
+    if body[:2] == b"\x1f\x8b":
+        body = gunzip_sitemap(body, base_url)
     root = lxml.etree.fromstring(body, parser=_XML)
     if root is None:
         return [], []
