@@ -2,9 +2,10 @@
 
 Implements POST /v1/chat/completions (plain and `json_schema` answers built deterministically from the
 request), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
-fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON and `length`
-truncation, and batches can end `failed`, `expired` (half answered) or `cancelled`; every request is
-recorded so tests can count calls and look for leaked secrets.
+fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON, `length`
+truncation and raw 200 bodies (a proxy's HTML page), and batches can end `failed`, `expired` (half
+answered) or `cancelled`; every request is recorded so tests can count calls and look for leaked
+secrets.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Fault:
     refusal: str | None = None
     malformed: bool = False  # structured answer that is not JSON
     finish_reason: str | None = None  # e.g. "length" or "content_filter"
+    body: bytes | None = None  # answer 200 with these raw bytes (a proxy's HTML page, broken JSON)
+    content_type: str = "application/json"  # of `body`
 
 
 def _text_of(messages: list[dict[str, Any]]) -> tuple[str, int]:
@@ -125,10 +128,16 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -177,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(
                 fault.status, {"error": {"message": f"stub fault {fault.status}", "type": "stub"}}, headers
             )
+        if fault.body is not None:
+            return self._send(200, fault.body, content_type=fault.content_type)
         result = answer(body)
         message = result["choices"][0]["message"]
         if fault.refusal:
