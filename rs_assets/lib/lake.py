@@ -177,8 +177,9 @@ class Lake:
 
     def read_table(self, key: str, columns: list[str] | None = None) -> pa.Table:
         """One Parquet file; UnreadableTable naming it when it is truncated or corrupt."""
+        data = self.backend.read(key)
         try:
-            return pq.read_table(io.BytesIO(self.backend.read(key)), columns=columns)
+            return pq.read_table(io.BytesIO(data), columns=columns)
         except (pa.ArrowException, OSError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
             raise UnreadableTable(
                 f"{self.uri(key)}: unreadable Parquet ({type(exc).__name__}: {exc}); "
