@@ -323,6 +323,29 @@ def test_listing_pagination_and_sitemap(site: tuple[Site, str], tmp_path: Path) 
     assert [i.url.rsplit("/", 1)[-1] for i in got] == ["glacier.png"]
 
 
+def test_unparsable_links_in_a_sitemap_or_listing_are_rows(site: tuple[Site, str], tmp_path: Path) -> None:
+    """One `http://[::1` link crashed discovery (urljoin raises ValueError), failing the partition."""
+    server, base = site
+    server.add(
+        "/sitemap.xml",
+        f"<urlset><url><loc>http://[::1/articles/x.html</loc></url>"
+        f"<url><loc>{base}/articles/latin.html</loc></url></urlset>".encode(),
+        "application/xml",
+    )
+    server.add(
+        "/news.html", f'<a href="http://[::1/articles/y">y</a><a href="{base}/articles/a.html">a</a>'.encode()
+    )
+    for name, listing in [
+        ("sitemap", {"sitemap_url": f"{base}/sitemap.xml"}),
+        ("listing", {"start_urls": [f"{base}/news.html"], "link_pattern": "/articles/"}),
+    ]:
+        source = _source(base, feed_url=None, default_year=2021, **listing)  # undated failures: 2021
+        got = {i.page_url: i for i in fetch_items("eo", source, 2021, Lake(str(tmp_path / name)))}
+        bad = "http://[::1/articles/x.html" if name == "sitemap" else "http://[::1/articles/y"
+        assert got[bad].status == "invalid_url" and got[bad].url is None
+        assert {i.status for u, i in got.items() if u != bad} == {"ok"}
+
+
 def test_parse_article_meta_robots_and_fallbacks() -> None:
     page = parse_article(
         b'<html><head><meta name="robots" content="index, noai"><meta name="ICBM" '

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
 _LATLON = (("lat", "lon"), ("latitude", "longitude"))
@@ -66,6 +66,15 @@ def canonical_url(url: str) -> str:
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     )
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
+
+
+def join_url(base: str, ref: str) -> str:
+    """`ref` resolved against `base`, or `ref` itself when either does not parse (`http://[::1`): one
+    bad link must not stop discovery, the fetcher records it `invalid_url`."""
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return ref
 
 
 def redact_url(url: str) -> str:

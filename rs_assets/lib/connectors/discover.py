@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import feedparser
 import lxml.etree
@@ -20,7 +20,7 @@ import lxml.html
 from lxml.etree import ParserError
 
 from rs_assets.lib.connectors.article import decode_html
-from rs_assets.lib.connectors.common import canonical_url, parse_datetime, redact_url
+from rs_assets.lib.connectors.common import canonical_url, join_url, parse_datetime, redact_url
 from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.sources import WebSource
 
@@ -63,14 +63,14 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
         stamp = e.get("published_parsed") or e.get("updated_parsed")
         media = [*e.get("media_content", []), *e.get("media_thumbnail", []), *e.get("enclosures", [])]
         images = tuple(
-            urljoin(base_url, m["url"] if "url" in m else m["href"])
+            join_url(base_url, m["url"] if "url" in m else m["href"])
             for m in media
             if ("url" in m or "href" in m)
             and (m.get("medium") == "image" or str(m.get("type", "image/")).startswith("image/"))
         )
         entries.append(
             Entry(
-                urljoin(base_url, e["link"]),
+                join_url(base_url, e["link"]),
                 e.get("title"),
                 datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
                 _text(e.get("summary")),
@@ -99,6 +99,14 @@ def gunzip_sitemap(body: bytes, url: str) -> bytes:
     return xml
 
 
+def _split(url: str) -> SplitResult | None:
+    """None for a URL that does not parse: discovery keeps it, so it is an `invalid_url` row."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Entry], list[str]]:
     """(article entries, child sitemaps). Only a news:publication_date dates an entry: `lastmod` is
     the last edit, and filtering years by it would lose every corrected article."""
@@ -109,28 +117,31 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Entry], list[str]]:
         return [], []
     entries = [
         Entry(
-            urljoin(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
+            join_url(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
             published=parse_datetime(url.xpath("string(.//*[local-name()='publication_date'])") or None),
         )
         for url in root.xpath("//*[local-name()='url']")
     ]
     children = [
-        urljoin(base_url, s.strip())
+        join_url(base_url, s.strip())
         for s in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")
     ]
-    return [e for e in entries if urlsplit(e.url).path], children
+    return [e for e in entries if (parts := _split(e.url)) is None or parts.path], children
 
 
 def parse_listing(body: bytes, base_url: str, pattern: str | None) -> tuple[list[Entry], str | None]:
     """(article links matching `pattern`, rel=next page) of an HTML listing page."""
     doc = lxml.html.document_fromstring(decode_html(body).strip() or "<html></html>")
     regex = re.compile(pattern) if pattern else None
-    links = [urljoin(base_url, h) for h in doc.xpath("//a/@href")]
+    links = [join_url(base_url, h) for h in doc.xpath("//a/@href")]
     entries = [
-        Entry(u) for u in links if urlsplit(u).scheme in ("http", "https") and (not regex or regex.search(u))
+        Entry(u)
+        for u in links
+        if ((parts := _split(u)) is None or parts.scheme in ("http", "https"))
+        and (not regex or regex.search(u))
     ]
     nxt = doc.xpath(_NEXT)
-    return entries, urljoin(base_url, nxt[0]) if nxt else None
+    return entries, join_url(base_url, nxt[0]) if nxt else None
 
 
 def _fetch(fetcher: Fetcher, url: str) -> bytes:
