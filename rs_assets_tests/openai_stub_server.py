@@ -3,8 +3,9 @@
 Implements POST /v1/chat/completions (plain and `json_schema` answers built deterministically from the
 request), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
 fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON, `length`
-truncation and echoes of the caller's API key, and batches can end `failed`, `expired` (half answered)
-or `cancelled`; every request is recorded so tests can count calls and look for leaked secrets.
+truncation, echoes of the caller's API key and raw 200 bodies (a proxy's HTML page), and batches
+can end `failed`, `expired` (half answered) or `cancelled`; every request is recorded so tests can count
+calls and look for leaked secrets.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Fault:
     # Echo the caller's API key (as the function renders it: whole, truncated, masked...) in the error
     # message, the refusal, or else in every text of the answer, as careless providers and proxies do.
     echo: Callable[[str], str] | None = None
+    body: bytes | None = None  # answer 200 with these raw bytes (a proxy's HTML page, broken JSON)
+    content_type: str = "application/json"  # of `body`
 
 
 def _text_of(messages: list[dict[str, Any]]) -> tuple[str, int]:
@@ -151,10 +154,16 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
-    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -204,6 +213,8 @@ class Handler(BaseHTTPRequestHandler):
                 headers["Retry-After"] = str(fault.retry_after)
             error = {"message": f"stub fault {fault.status}{echo}", "type": "stub"}
             return self._send(fault.status, {"error": error}, headers)
+        if fault.body is not None:
+            return self._send(200, fault.body, content_type=fault.content_type)
         result = answer(body, "" if fault.refusal else echo)
         message = result["choices"][0]["message"]
         if fault.refusal:

@@ -186,6 +186,47 @@ def test_faults_end_as_rows_and_are_retried_next_run(
     assert KEY not in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "why"),
+    [
+        (f"<html><body>Gateway login. Your key: {KEY}</body></html>".encode(), "text/html", "text/html"),
+        (f'{{"choices": [{{"message": "{KEY}'.encode(), "application/json", "not JSON"),
+        (b"[]", "application/json", "list"),
+    ],
+)
+def test_a_200_that_is_no_completion_fails_the_row(
+    stub: StubServer, lake: Lake, caplog: pytest.LogCaptureFixture, body: bytes, content_type: str, why: str
+) -> None:
+    """A proxy or a misconfigured OPENAI_BASE_URL answering HTML with 200 crashed the stage on
+    `model_dump` (the SDK hands back the text); it is a `failed` row, redacted, retried next run."""
+    records = caption_records(lake, 1)
+    stub.add_faults(Fault(body=body, content_type=content_type))
+    bad = caption_partition(records, ["gaia"], lake, settings())
+    assert bad.table["status"].to_pylist() == ["failed"] and bad.stats["calls"] == 0
+    error = bad.table["error"][0].as_py()
+    assert error.startswith("unreadable response") and why in error
+    assert KEY not in error and KEY not in caplog.text
+    healed = caption_partition(records, ["gaia"], lake, settings())
+    assert set(healed.table["status"].to_pylist()) == {"ok"} and len(stub.calls()) == 2
+
+
+def test_a_truncated_cache_file_is_a_miss_and_is_rewritten(
+    stub: StubServer, lake: Lake, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = caption_records(lake, 1)
+    first = caption_partition(records, ["gaia"], lake, settings())
+    (cached,) = Path(lake.root, "llm_cache").rglob("*.json")
+    whole = cached.read_bytes()
+    cached.write_bytes(whole[: len(whole) // 2])
+    again = caption_partition(records, ["gaia"], lake, settings())
+    assert set(again.table["status"].to_pylist()) == {"ok"} and len(stub.calls()) == 2
+    assert f"unreadable LLM cache file {cached}" in caplog.text
+    assert json.loads(cached.read_bytes())["completion"] == json.loads(whole)["completion"]
+    assert again.table["text"].equals(first.table["text"])
+    third = caption_partition(records, ["gaia"], lake, settings())
+    assert third.stats["cache_hits"] == 1 and len(stub.calls()) == 2
+
+
 def test_mpgi_perspective_failure_blocks_only_its_finals(stub: StubServer, lake: Lake) -> None:
     records = caption_records(lake, 1)
     stub.add_faults(Fault(refusal="no"))

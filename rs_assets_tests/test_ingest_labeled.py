@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +155,61 @@ def test_s3_class_folders(s3_env: str, tmp_path: Path) -> None:
         "beach/big.png": ("too_large", ["beach"]),
     }
     assert got["airport/a1.jpg"].content == image_bytes(seed=1)
+
+
+def test_index_paths_that_are_no_files_are_rows(hostile: Path, tmp_path: Path) -> None:
+    """A NUL byte crashed the partition (ValueError from the OS layer); `..` to a missing file was
+    `not_found`, which told an attacker whether a path outside the root exists."""
+    (hostile / "index.csv").write_text(
+        "path,labels\n"
+        "forest/fore\0st00.jpg,x\n"
+        "../secret/absent.jpg,x\n"
+        "../secret/key.jpg,x\n"
+        "forest/../../secret/key.jpg,x\n"
+        f"{tmp_path}/secret/key.jpg,x\n"
+        "harbor/../forest/forest00.jpg,x\n"
+    )
+    got = _fetch(_source(hostile, index="index.csv"), tmp_path)
+    assert {k: v.status for k, v in got.items()} == {
+        "forest/fore\0st00.jpg": "invalid_path",
+        "../secret/absent.jpg": "outside_root",
+        "../secret/key.jpg": "outside_root",
+        "forest/../../secret/key.jpg": "outside_root",
+        f"{tmp_path}/secret/key.jpg": "outside_root",
+        "harbor/../forest/forest00.jpg": "ok",
+    }
+    assert got["forest/fore\0st00.jpg"].error == "path contains a NUL byte"
+    assert all(v.content is None for k, v in got.items() if v.status != "ok")
+    (hostile / "index.jsonl").write_text(
+        '{"path": "harbor/harbor00.tif", "labels": "harbor"}\n{"path": "forest/\\u0000.jpg"}\n{oops\n'
+    )
+    got = _fetch(_source(hostile, index="index.jsonl"), tmp_path)
+    assert sorted(v.status for v in got.values()) == ["invalid_path", "invalid_row", "ok"]
+    (bad,) = (v for v in got.values() if v.status == "invalid_row")
+    assert bad.error.startswith(f"{hostile / 'index.jsonl'}:3: not JSON")
+
+
+def test_s3_index_paths_climbing_out(s3_env: str, tmp_path: Path) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="ucm-set")
+    for key in ("UCM/harbor/h1.jpg", "UCM/..h2.jpg", "secret/key.jpg"):
+        s3.put_object(Bucket="ucm-set", Key=key, Body=image_bytes(seed=1))
+    s3.put_object(
+        Bucket="ucm-set",
+        Key="UCM/index.csv",
+        Body=b"path,labels\nharbor/h1.jpg,a\n..h2.jpg,b\n../secret/key.jpg,c\nharbor/\0.jpg,d\n",
+    )
+    got = _fetch(_source("s3://ucm-set/UCM", index="index.csv"), tmp_path)
+    assert {k: v.status for k, v in got.items()} == {
+        "harbor/h1.jpg": "ok",
+        "..h2.jpg": "ok",  # a name starting with two dots climbs nowhere
+        "../secret/key.jpg": "outside_root",
+        "harbor/\0.jpg": "invalid_path",
+    }
+
+
+@pytest.mark.parametrize("body", [b"", b"path,labels\n"])
+def test_an_empty_index_is_a_clear_error(hostile: Path, tmp_path: Path, body: bytes) -> None:
+    (hostile / "index.csv").write_bytes(body)
+    with pytest.raises(ValueError, match=re.escape(f"{hostile / 'index.csv'}: no rows")):
+        _fetch(_source(hostile, index="index.csv"), tmp_path)

@@ -312,3 +312,102 @@ def test_local_csv_glob(site: tuple[Site, str], tmp_path: Path) -> None:
         (f"{base}/img/0.jpg", "ok"),
         (f"{base}/img/1.jpg", "ok"),
     ]
+
+
+def test_unparsable_urls_are_rows_not_crashes(site: tuple[Site, str], tmp_path: Path) -> None:
+    """`http://[::1` and port 99999 crashed the whole partition (urlsplit raises ValueError)."""
+    server, base = site
+    port = base.rsplit(":", 1)[1]
+    urls = ["http://[::1", f"{base.replace(port, '99999')}/img/1.jpg", f"{base}/img/0.jpg"]
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(
+        "\n".join(json.dumps({"url": u, "caption": f"satellite {n}"}) for n, u in enumerate(urls))
+    )
+    for id_column in (None, "key"):  # identity from the URL, or a native id and the fetcher's own check
+        source = _source(str(path), id_column=id_column, date_column=None)
+        got = {i.url: i for i in fetch_items("laion_rs", source, 2021, Lake(str(tmp_path / "lake")))}
+        assert {u: got[u].status for u in urls} == {
+            urls[0]: "invalid_url",
+            urls[1]: "invalid_url",
+            urls[2]: "ok",
+        }
+        assert "port" in got[urls[1]].error
+    assert "/img/1.jpg" not in server.paths()
+
+
+def test_bad_jsonl_lines_are_rows_naming_file_and_line(site: tuple[Site, str], tmp_path: Path) -> None:
+    _, base = site
+    path = tmp_path / "pairs.jsonl"
+    lines = [
+        json.dumps({"url": f"{base}/img/0.jpg", "caption": "satellite"}),
+        '{"url": "http://h/cut-off.jpg", "capt',
+        "[1, 2]",
+        "",
+        '"just text"',
+        json.dumps({"url": f"{base}/img/1.jpg", "caption": "aerial"}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    source = _source(str(path), id_column=None)
+    got = list(fetch_items("laion_rs", source, 2021, Lake(str(tmp_path / "lake"))))
+    assert sorted(i.status for i in got) == ["invalid_row"] * 3 + ["ok"] * 2
+    bad = sorted(i.error or "" for i in got if i.status == "invalid_row")
+    assert [e.split(": ", 1)[0] for e in bad] == [f"{path}:2", f"{path}:3", f"{path}:5"]
+    assert bad[0].startswith(f"{path}:2: not JSON (")
+    assert bad[1:] == [f"{path}:3: not a JSON object: list", f"{path}:5: not a JSON object: str"]
+    rows = [to_row("laion_rs", i)[0] for i in got]
+    assert len({r["record_id"] for r in rows}) == 5
+    assert list(fetch_items("laion_rs", source, 2020, Lake(str(tmp_path / "lake")))) == []  # default year
+
+
+def test_csv_with_a_10mb_cell_and_bad_rows(site: tuple[Site, str], tmp_path: Path) -> None:
+    """pyarrow's 1 MB blocks failed on a bigger cell ("straddling object"), and on a quoted newline."""
+    _, base = site
+    path = tmp_path / "pairs.csv"
+    huge = "satellite " + "x" * 10_000_000
+    path.write_text(
+        "url,caption,year\n"
+        f"{base}/img/0.jpg,{huge},2021\n"
+        f'{base}/img/1.jpg,"aerial view\nof a port",2021\n'
+        f"{base}/img/2.jpg,too,many,cells\n"
+        f"{base}/img/2.jpg,satellite,2021\n"
+    )
+    source = _source(str(path), id_column=None, date_column="year")
+    got = {i.native_id: i for i in fetch_items("laion_rs", source, 2021, Lake(str(tmp_path / "lake")))}
+    assert sorted(i.status for i in got.values()) == ["invalid_row", "ok", "ok", "ok"]
+    assert got[f"{base}/img/0.jpg"].text == huge and got[f"{base}/img/1.jpg"].text == "aerial view\nof a port"
+    (bad,) = (i for i in got.values() if i.status == "invalid_row")
+    assert bad.error == f"{path}:5: 4 cells, the header has 3" and bad.native_id == f"{path}:5"
+
+
+@pytest.mark.parametrize(
+    "name", ["empty.csv", "header.csv", "empty.jsonl", "empty.parquet", "no_rows.parquet"]
+)
+def test_a_source_without_rows_is_a_clear_error(name: str, tmp_path: Path) -> None:
+    """An empty export would look like a successful empty partition: fail, naming the file."""
+    path = tmp_path / name
+    if name == "header.csv":
+        path.write_text("url,caption\n")
+    elif name == "no_rows.parquet":
+        pq.write_table(pa.table({"url": pa.array([], pa.string())}), path)
+    else:
+        path.write_bytes(b"")
+    with pytest.raises(ValueError, match=rf"{path}: no rows"):
+        list(fetch_items("laion_rs", _source(str(path)), 2021, Lake(str(tmp_path / "lake"))))
+
+
+def test_an_empty_or_corrupt_file_among_others(
+    site: tuple[Site, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, base = site
+    (tmp_path / "part-0.jsonl").write_text(json.dumps({"url": f"{base}/img/0.jpg", "caption": "satellite"}))
+    (tmp_path / "part-1.jsonl").write_bytes(b"")
+    source = _source(str(tmp_path / "part-*.jsonl"), id_column=None, date_column=None)
+    got = list(fetch_items("laion_rs", source, 2021, Lake(str(tmp_path / "lake"))))
+    assert [i.status for i in got] == ["ok"]
+    assert f"{tmp_path / 'part-1.jsonl'} holds no rows" in caplog.text
+    pq.write_table(pa.table({"url": [f"{base}/img/0.jpg"], "caption": ["satellite"]}), tmp_path / "t.parquet")
+    (tmp_path / "t.parquet").write_bytes((tmp_path / "t.parquet").read_bytes()[:-20])  # truncated footer
+    with pytest.raises(ValueError, match=rf"{tmp_path / 't.parquet'}: not a readable Parquet file"):
+        list(
+            fetch_items("laion_rs", _source(str(tmp_path / "t.parquet")), 2021, Lake(str(tmp_path / "lake")))
+        )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.raw_scrape.connectors import fetch_items
 from rs_assets.lib.raw_scrape.connectors.article import parse_article
-from rs_assets.lib.raw_scrape.connectors.discover import DiscoveryError
+from rs_assets.lib.raw_scrape.connectors.discover import SITEMAP_MAX_BYTES, DiscoveryError
 from rs_assets.lib.raw_scrape.connectors.guard import BlockedAddress
 from rs_assets.lib.raw_scrape.connectors.http import Fetcher
 from rs_assets.lib.raw_scrape.rows import to_row
@@ -320,6 +323,29 @@ def test_listing_pagination_and_sitemap(site: tuple[Site, str], tmp_path: Path) 
     assert [i.url.rsplit("/", 1)[-1] for i in got] == ["glacier.png"]
 
 
+def test_unparsable_links_in_a_sitemap_or_listing_are_rows(site: tuple[Site, str], tmp_path: Path) -> None:
+    """One `http://[::1` link crashed discovery (urljoin raises ValueError), failing the partition."""
+    server, base = site
+    server.add(
+        "/sitemap.xml",
+        f"<urlset><url><loc>http://[::1/articles/x.html</loc></url>"
+        f"<url><loc>{base}/articles/latin.html</loc></url></urlset>".encode(),
+        "application/xml",
+    )
+    server.add(
+        "/news.html", f'<a href="http://[::1/articles/y">y</a><a href="{base}/articles/a.html">a</a>'.encode()
+    )
+    for name, listing in [
+        ("sitemap", {"sitemap_url": f"{base}/sitemap.xml"}),
+        ("listing", {"start_urls": [f"{base}/news.html"], "link_pattern": "/articles/"}),
+    ]:
+        source = _source(base, feed_url=None, default_year=2021, **listing)  # undated failures: 2021
+        got = {i.page_url: i for i in fetch_items("eo", source, 2021, Lake(str(tmp_path / name)))}
+        bad = "http://[::1/articles/x.html" if name == "sitemap" else "http://[::1/articles/y"
+        assert got[bad].status == "invalid_url" and got[bad].url is None
+        assert {i.status for u, i in got.items() if u != bad} == {"ok"}
+
+
 def test_parse_article_meta_robots_and_fallbacks() -> None:
     page = parse_article(
         b'<html><head><meta name="robots" content="index, noai"><meta name="ICBM" '
@@ -337,3 +363,30 @@ def test_connection_pool_enforces_the_guard_itself(site: tuple[Site, str]) -> No
     with Fetcher(_source(base, allow_private_network=False)) as fetcher, pytest.raises(BlockedAddress):
         fetcher.client.get(f"{base}/feed.xml")
     assert server.log == []
+
+
+def test_gzip_sitemap_beyond_the_cap_or_corrupt_is_a_clear_error(
+    httpserver: HTTPServer, tmp_path: Path
+) -> None:
+    """The 50 MB cap cut a bigger `.xml.gz` short and lxml's recovering parser read what was left:
+    a silently partial (or empty) partition. Corrupt gzip raised a bare zlib.error."""
+    sitemap = b'<?xml version="1.0"?><urlset><url><loc>/articles/a.html</loc></url>'
+    bomb = gzip.compress(sitemap + b" " * SITEMAP_MAX_BYTES + b"</urlset>", compresslevel=1)
+    whole = gzip.compress(sitemap + b"</urlset>")
+    httpserver.expect_request("/robots.txt").respond_with_data("", status=404)
+    for name, body in [
+        ("bomb", bomb),
+        ("cut", whole[: len(whole) // 2]),
+        ("junk", b"\x1f\x8b" + b"junk" * 9),
+    ]:
+        httpserver.expect_request(f"/{name}.xml.gz").respond_with_data(body, content_type="application/gzip")
+    for name, error in [
+        ("bomb", f"decompresses to more than {SITEMAP_MAX_BYTES} bytes"),
+        ("cut", "truncated gzip"),
+        ("junk", "not gzip"),
+    ]:
+        url = httpserver.url_for(f"/{name}.xml.gz")
+        source = _source(httpserver.url_for(""), feed_url=None, sitemap_url=url, max_bytes=1_000_000)
+        with pytest.raises(DiscoveryError, match=re.escape(f"sitemap {url}: {error}")):
+            list(fetch_items("eo", source, 2021, Lake(str(tmp_path))))
+    assert "/articles/a.html" not in [r.path for r, _ in httpserver.log]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import boto3
 import pyarrow as pa
 import pytest
 
-from rs_assets.lib.lake import Lake, image_key, table_key
+from rs_assets.lib.lake import Lake, UnreadableTable, image_key, table_key
 
 
 def _roundtrip(lake: Lake) -> None:
@@ -51,3 +53,49 @@ def test_s3_lake_roundtrip(s3_env: str) -> None:
     assert lake.is_s3
     _roundtrip(lake)
     assert lake.uri("tables/x") == "s3://lake-unit/some/prefix/tables/x"
+
+
+def _truncate_and_read(lake: Lake) -> None:
+    """pyarrow's "Parquet magic bytes not found in footer" named no file: which partition is broken?"""
+    key = table_key("raw_scrape", "src", 2020)
+    lake.write_table(key, pa.table({"a": list(range(100))}), {})
+    lake.write_bytes(key, lake.read_bytes(key)[:-30])
+    with pytest.raises(UnreadableTable, match=re.escape(f"{lake.uri(key)}: unreadable Parquet")):
+        lake.read_table(key)
+    with pytest.raises(UnreadableTable, match=re.escape(f"{lake.uri(key)}: unreadable Parquet")):
+        lake.read_all("raw_scrape", columns=["a"])
+
+
+def test_a_corrupt_table_file_is_named(tmp_path) -> None:
+    _truncate_and_read(Lake(str(tmp_path / "lake")))
+
+
+def test_a_corrupt_s3_table_file_is_named(s3_env: str) -> None:
+    boto3.client("s3").create_bucket(Bucket="lake-corrupt")
+    _truncate_and_read(Lake("s3://lake-corrupt/p"))
+
+
+def test_a_corrupt_upstream_partition_fails_the_downstream_asset_naming_it(rs_home) -> None:
+    import dagster as dg
+
+    from rs_assets.definitions import defs
+
+    lake = Lake(str(rs_home / "lake"))
+    key = table_key("raw_scrape", "tiny_synthetic", 2020)
+    lake.write_table(key, pa.table({"record_id": ["r1", "r2"]}), {})
+    lake.write_bytes(key, lake.read_bytes(key)[:-30])  # damaged after it was written (disk, copy)
+    with dg.instance_for_test() as instance:
+        pool = (
+            defs()
+            .resolve_job_def("partition_job")
+            .execute_in_process(
+                partition_key="tiny_synthetic|2020",
+                instance=instance,
+                asset_selection=[dg.AssetKey("filtered_pool")],
+                raise_on_error=False,
+            )
+        )
+    assert not pool.success
+    (failure,) = pool.get_step_failure_events()
+    cause = failure.step_failure_data.error.cause
+    assert cause.cls_name == "UnreadableTable" and f"{lake.uri(key)}: unreadable Parquet" in cause.message

@@ -112,6 +112,10 @@ class S3Backend:
         return f"s3://{self.bucket}/{self._key(key)}"
 
 
+class UnreadableTable(ValueError):
+    """A lake Parquet file that exists but cannot be read; pyarrow's own message names no file."""
+
+
 def s3_client() -> Any:
     """A boto3 S3 client; boto3 reads `AWS_*` itself, `AWS_ENDPOINT_URL` included (MinIO, moto)."""
     import boto3
@@ -185,8 +189,16 @@ class Lake:
         self.backend.write(key, data)
         return len(data)
 
-    def read_table(self, key: str) -> pa.Table:
-        return pq.read_table(io.BytesIO(self.backend.read(key)))
+    def read_table(self, key: str, columns: list[str] | None = None) -> pa.Table:
+        """One Parquet file; UnreadableTable naming it when it is truncated or corrupt."""
+        data = self.backend.read(key)
+        try:
+            return pq.read_table(io.BytesIO(data), columns=columns)
+        except (pa.ArrowException, OSError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
+            raise UnreadableTable(
+                f"{self.uri(key)}: unreadable Parquet ({type(exc).__name__}: {exc}); "
+                "rematerialise the partition that wrote it"
+            ) from exc
 
     def has(self, key: str) -> bool:
         return self.backend.exists(key)
@@ -197,9 +209,7 @@ class Lake:
 
     def read_all(self, asset: str, columns: list[str] | None = None) -> pa.Table | None:
         """All partitions of an asset concatenated, or None when nothing was written yet."""
-        tables = [
-            pq.read_table(io.BytesIO(self.backend.read(k)), columns=columns) for k in self.table_keys(asset)
-        ]
+        tables = [self.read_table(k, columns) for k in self.table_keys(asset)]
         if not tables:
             return None
         return pa.concat_tables(tables, promote_options="permissive")

@@ -23,6 +23,9 @@ RAW_STATUSES: dict[str, str] = {
     "invalid_url": "missing, unparsable or non-http(s) URL; nothing was requested",
     "no_image": "the article was fetched but holds no content image (web sources)",
     "outside_root": "a symlink or index path resolving outside the source folder; refused, never read",
+    "invalid_path": "an index path no filesystem accepts (a NUL byte); refused, never read",
+    "invalid_row": "a source file line that is no row (not JSON, not an object, wrong cell count); `error`"
+    " names the file and line",
 }
 
 # filtered_pool.drop_reason: NULL when kept. Never reuse a code for another meaning.

@@ -1,17 +1,21 @@
 """The response store: `llm_cache/<fp[:2]>/<fp>.json` in the lake, so exactly-once works on a folder or S3.
 
 Only validated answers are stored; a stored answer is never requested again (rerun = 0 calls) and each
-is written as it arrives (a crash resumes at the row).
+is written as it arrives (a crash resumes at the row). A file that cannot be read back (truncated by a
+full disk, edited by hand) is a miss with a warning naming it, and the next answer overwrites it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.request import Completion, LLMRequest
+
+log = logging.getLogger(__name__)
 
 
 class ResponseStore:
@@ -26,7 +30,16 @@ class ResponseStore:
         key = self.key(fingerprint)
         if not self.lake.has(key):
             return None
-        return Completion.from_json(json.loads(self.lake.read_bytes(key))["completion"])
+        try:
+            return Completion.from_json(json.loads(self.lake.read_bytes(key))["completion"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # truncated or foreign content
+            log.warning(
+                "unreadable LLM cache file %s (%s: %s): a miss, rewritten by the next answer",
+                self.lake.uri(key),
+                type(exc).__name__,
+                exc,
+            )
+            return None
 
     def _put(self, request: LLMRequest, completion: Completion) -> None:
         record = {

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import openai
+import pydantic
 
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.request import Completion, ImageRef, LLMRequest, PermanentError, TransientError
@@ -69,7 +70,6 @@ class OpenAIBackend:
         url = await image_url(self.lake, request.image) if request.image else None
         try:
             raw = await self.client.chat.completions.with_raw_response.create(**request.body(url))
-            body = raw.parse().model_dump()
         except openai.APITimeoutError as exc:
             raise TransientError("timeout") from exc
         except openai.APIConnectionError as exc:
@@ -81,6 +81,19 @@ class OpenAIBackend:
             raise PermanentError(message) from exc
         except openai.APIResponseValidationError as exc:
             raise PermanentError(f"unreadable response: {self.redact(exc.message)[:300]}") from exc
-        completion = completion_from_body(body)
+        completion = completion_from_body(self._body(raw))
         completion.headers = rate_headers(raw.headers)
         return completion
+
+    def _body(self, raw: Any) -> dict[str, Any]:
+        """The JSON of a 2xx answer. A proxy's HTML page or a broken body is a PermanentError (the row
+        fails, the next run retries it): for a non-JSON 200 the SDK hands back the text, not a model."""
+        where = f"unreadable response (Content-Type {raw.headers.get('content-type')})"
+        try:
+            parsed = raw.parse()
+        except ValueError as exc:  # json.JSONDecodeError under a JSON content type
+            raise PermanentError(self.redact(f"{where}: not JSON ({exc})")[:300]) from exc
+        if not isinstance(parsed, pydantic.BaseModel):
+            head = self.redact(str(parsed))[:120]  # redact before cutting: half a key is still a leak
+            raise PermanentError(f"{where}: a {type(parsed).__name__}, not a chat completion: {head!r}")
+        return parsed.model_dump()

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
 _LATLON = (("lat", "lon"), ("latitude", "longitude"))
@@ -49,17 +49,32 @@ def item_year(when: datetime | None, default_year: int) -> int:
 
 
 def canonical_url(url: str) -> str:
-    """Stable identity of a URL: lower-case scheme/host, no fragment, default port or tracking params."""
-    parts = urlsplit(url.strip())
+    """Stable identity of a URL: lower-case scheme/host, no fragment, default port or tracking params.
+    A URL that does not parse (`http://[::1`, port 99999) is its own identity, stripped: identity must
+    not raise, the fetcher records such a URL `invalid_url`."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url.strip()
     host = (parts.hostname or "").lower()
     if ":" in host:
         host = f"[{host}]"
-    if parts.port and (parts.scheme, parts.port) not in (("http", 80), ("https", 443)):
-        host = f"{host}:{parts.port}"
+    if port and (parts.scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)]
     )
     return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
+
+
+def join_url(base: str, ref: str) -> str:
+    """`ref` resolved against `base`, or `ref` itself when either does not parse (`http://[::1`): one
+    bad link must not stop discovery, the fetcher records it `invalid_url`."""
+    try:
+        return urljoin(base, ref)
+    except ValueError:
+        return ref
 
 
 def redact_url(url: str) -> str:

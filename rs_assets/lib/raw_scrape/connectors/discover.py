@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import feedparser
 import lxml.etree
@@ -20,7 +20,7 @@ import lxml.html
 from lxml.etree import ParserError
 
 from rs_assets.lib.raw_scrape.connectors.article import decode_html
-from rs_assets.lib.raw_scrape.connectors.common import canonical_url, parse_datetime, redact_url
+from rs_assets.lib.raw_scrape.connectors.common import canonical_url, join_url, parse_datetime, redact_url
 from rs_assets.lib.raw_scrape.connectors.http import Fetcher
 from rs_assets.lib.sources import WebSource
 
@@ -30,7 +30,7 @@ _NEXT = "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), 
 
 
 class DiscoveryError(RuntimeError):
-    """A feed, sitemap or listing page of the source could not be fetched."""
+    """A feed, sitemap or listing page of the source could not be fetched or read."""
 
 
 @dataclass(frozen=True)
@@ -63,14 +63,14 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
         stamp = e.get("published_parsed") or e.get("updated_parsed")
         media = [*e.get("media_content", []), *e.get("media_thumbnail", []), *e.get("enclosures", [])]
         images = tuple(
-            urljoin(base_url, m["url"] if "url" in m else m["href"])
+            join_url(base_url, m["url"] if "url" in m else m["href"])
             for m in media
             if ("url" in m or "href" in m)
             and (m.get("medium") == "image" or str(m.get("type", "image/")).startswith("image/"))
         )
         entries.append(
             Entry(
-                urljoin(base_url, e["link"]),
+                join_url(base_url, e["link"]),
                 e.get("title"),
                 datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
                 _text(e.get("summary")),
@@ -80,38 +80,68 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
     return entries
 
 
+def gunzip_sitemap(body: bytes, url: str) -> bytes:
+    """A `.xml.gz` sitemap decompressed, at most the protocol's 50 MB (a gzip bomb stops there). Beyond
+    the cap, truncated or corrupt is a DiscoveryError: the recovering XML parser would read whatever
+    came out, and the partition would silently hold part of the site."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    where = f"sitemap {redact_url(url)}"
+    try:
+        xml = inflate.decompress(body, SITEMAP_MAX_BYTES + 1)
+    except zlib.error as exc:
+        raise DiscoveryError(f"{where}: not gzip ({exc})") from exc
+    if len(xml) > SITEMAP_MAX_BYTES:
+        raise DiscoveryError(
+            f"{where}: decompresses to more than {SITEMAP_MAX_BYTES} bytes, the sitemap limit"
+        )
+    if not inflate.eof:
+        raise DiscoveryError(f"{where}: truncated gzip ({len(body)} bytes end mid-stream)")
+    return xml
+
+
+def _split(url: str) -> SplitResult | None:
+    """None for a URL that does not parse: discovery keeps it, so it is an `invalid_url` row."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Entry], list[str]]:
     """(article entries, child sitemaps). Only a news:publication_date dates an entry: `lastmod` is
     the last edit, and filtering years by it would lose every corrected article."""
-    if body[:2] == b"\x1f\x8b":  # .xml.gz, capped at the protocol's 50 MB (a gzip bomb stops there)
-        body = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, SITEMAP_MAX_BYTES)
+    if body[:2] == b"\x1f\x8b":
+        body = gunzip_sitemap(body, base_url)
     root = lxml.etree.fromstring(body, parser=_XML)
     if root is None:
         return [], []
     entries = [
         Entry(
-            urljoin(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
+            join_url(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
             published=parse_datetime(url.xpath("string(.//*[local-name()='publication_date'])") or None),
         )
         for url in root.xpath("//*[local-name()='url']")
     ]
     children = [
-        urljoin(base_url, s.strip())
+        join_url(base_url, s.strip())
         for s in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")
     ]
-    return [e for e in entries if urlsplit(e.url).path], children
+    return [e for e in entries if (parts := _split(e.url)) is None or parts.path], children
 
 
 def parse_listing(body: bytes, base_url: str, pattern: str | None) -> tuple[list[Entry], str | None]:
     """(article links matching `pattern`, rel=next page) of an HTML listing page."""
     doc = lxml.html.document_fromstring(decode_html(body).strip() or "<html></html>")
     regex = re.compile(pattern) if pattern else None
-    links = [urljoin(base_url, h) for h in doc.xpath("//a/@href")]
+    links = [join_url(base_url, h) for h in doc.xpath("//a/@href")]
     entries = [
-        Entry(u) for u in links if urlsplit(u).scheme in ("http", "https") and (not regex or regex.search(u))
+        Entry(u)
+        for u in links
+        if ((parts := _split(u)) is None or parts.scheme in ("http", "https"))
+        and (not regex or regex.search(u))
     ]
     nxt = doc.xpath(_NEXT)
-    return entries, urljoin(base_url, nxt[0]) if nxt else None
+    return entries, join_url(base_url, nxt[0]) if nxt else None
 
 
 def _fetch(fetcher: Fetcher, url: str) -> bytes:

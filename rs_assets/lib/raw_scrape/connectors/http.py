@@ -177,6 +177,8 @@ class Fetcher:
             return Fetched(url, "invalid_url", error=str(exc))
         if parsed.scheme not in ("http", "https") or not parsed.host:
             return Fetched(url, "invalid_url", error=f"not an http(s) URL: {url[:200]!r}")
+        if parsed.port is not None and not 0 < parsed.port < 65536:  # httpx accepts any integer
+            return Fetched(url, "invalid_url", error=f"port {parsed.port} out of range 1-65535")
         refusal = self._address_refusal(parsed)
         if refusal:
             return Fetched(url, refusal[0], error=refusal[1])

@@ -7,7 +7,8 @@ A folder of class subfolders (label = first folder name), or an `index` CSV/Parq
 `extra["labels_error"]` / `extra["boxes_error"]`, the image is kept. Both walks skip dot files and dot
 folders. Hostile files become rows with a status, never an exception: dangling links, FIFOs and
 unreadable files `not_found`, links or paths escaping the root `outside_root` (never read), empty or
-non-image files `bad_content_type`, files above `max_bytes` `too_large` (never read).
+non-image files `bad_content_type`, files above `max_bytes` `too_large` (never read), index paths with
+a NUL byte `invalid_path`, index lines that are no row `invalid_row`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.raw_scrape.connectors.common import item_year, parse_datetime, row_latlon, to_float
-from rs_assets.lib.raw_scrape.connectors.files import read_rows
+from rs_assets.lib.raw_scrape.connectors.files import BadRow, Row, bad_row_item, read_rows
 from rs_assets.lib.raw_scrape.connectors.http import bounded_map
 from rs_assets.lib.raw_scrape.connectors.media import SNIFF_BYTES, image_format
 from rs_assets.lib.records import RawItem, stable_hash
@@ -91,11 +92,26 @@ def _checked(content: bytes, max_bytes: int) -> Outcome:
     return "ok", None, content
 
 
+def path_refusal(rel: str) -> Outcome | None:
+    """Why `rel` is refused before any filesystem call: a NUL byte (no filesystem accepts one), or
+    `..` climbing out of the root. Decided on the text, so a missing file outside the root is
+    `outside_root` too: `not_found` there would tell which files exist outside."""
+    if "\0" in rel:
+        return "invalid_path", "path contains a NUL byte", None
+    clean = posixpath.normpath(rel)
+    if clean == ".." or clean.startswith("../"):
+        return "outside_root", f"{rel!r} climbs out of the source folder", None
+    return None
+
+
 def read_local(root: Path, rel: str, max_bytes: int) -> Outcome:
-    """Bytes of `root/rel` unless it escapes `root` (symlinks resolved first), is no regular file,
-    is too big, or is no image. `root` must be resolved."""
+    """Bytes of `root/rel` unless it escapes `root` (`..` on the text, then symlinks resolved), is no
+    regular file, is too big, or is no image. `root` must be resolved."""
+    refused = path_refusal(rel)
+    if refused:
+        return refused
     try:
-        real = (root / rel).resolve(strict=True)
+        real = (root / posixpath.normpath(rel)).resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # dangling link, loop, missing
         return "not_found", f"{type(exc).__name__}: {exc}", None
     if not real.is_relative_to(root):
@@ -113,10 +129,13 @@ def read_local(root: Path, rel: str, max_bytes: int) -> Outcome:
 
 
 def read_s3(root: str, rel: str, max_bytes: int) -> Outcome:
-    """Same contract as `read_local` for `s3://` roots (no links; `..` may not climb out)."""
+    """Same contract as `read_local` for `s3://` roots (no links; keys are relative to the root)."""
     clean = posixpath.normpath(rel)
-    if clean.startswith(("..", "/")):
-        return "outside_root", f"{rel!r} climbs out of {root}", None
+    refused = path_refusal(rel) or (
+        ("outside_root", f"{rel!r} is absolute, outside {root}", None) if clean.startswith("/") else None
+    )
+    if refused:
+        return refused
     fs, key = filesystem(root), f"{root.rstrip('/')}/{clean}"
     try:
         size = int(fs.info(key)["size"])
@@ -210,14 +229,18 @@ def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> It
             index = (
                 source.index if source.index.startswith(("s3://", "/")) else f"{source.path}/{source.index}"
             )
-            rows: Iterator[dict[str, Any]] = read_rows(index)
+            rows: Iterator[Row] = read_rows(index)
         else:
             if not is_s3 and not root_path.is_dir():
                 raise FileNotFoundError(f"source {name!r}: folder {source.path} does not exist")
             rows = ({"path": rel} for rel in (walk_s3(source.path) if is_s3 else walk_local(root_path)))
         seen: set[str] = set()
         for row in rows:
-            item = labeled_item(source, year, row)
+            item = (
+                bad_row_item(row, year, source.default_year)
+                if isinstance(row, BadRow)
+                else labeled_item(source, year, row)
+            )
             if item is not None and item.native_id not in seen:
                 seen.add(item.native_id)
                 yield item

@@ -13,7 +13,7 @@ from typing import Any
 from rs_assets.lib.filtered_pool.lexicon import lexicon_pattern, rs_text_score
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.raw_scrape.connectors.common import canonical_url, item_year, parse_datetime, row_latlon
-from rs_assets.lib.raw_scrape.connectors.files import read_rows
+from rs_assets.lib.raw_scrape.connectors.files import BadRow, bad_row_item, read_rows
 from rs_assets.lib.raw_scrape.connectors.http import Fetcher
 from rs_assets.lib.raw_scrape.connectors.state import HttpState, attach_image
 from rs_assets.lib.records import RawItem, stable_hash
@@ -73,7 +73,11 @@ def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterat
     def items() -> Iterator[RawItem]:
         seen: set[str] = set()
         for row in read_rows(source.path):
-            item = pair_item(source, row, year, keywords)
+            item = (
+                bad_row_item(row, year, source.default_year)
+                if isinstance(row, BadRow)
+                else pair_item(source, row, year, keywords)
+            )
             if item is not None and item.native_id not in seen:
                 seen.add(item.native_id)
                 yield item
