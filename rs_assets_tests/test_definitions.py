@@ -13,17 +13,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from rs_assets.lib.stages import STAGES
+
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
-ASSETS = {
-    "raw_scrape",
-    "filtered_pool",
-    "image_clusters",
-    "captions",
-    "instruction_sets",
-    "benchmark_splits",
-    "release",
-    "warehouse",
-}
 
 
 def shape() -> dict:
@@ -35,24 +27,37 @@ def shape() -> dict:
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
         pdef = node.partitions_def
+        spec = loaded.resolve_assets_def(key).get_asset_spec(key)
+        automation = spec.automation_condition
         assets[key.to_user_string()] = {
             "partitions": None if pdef is None else sorted(d.name for d in pdef.partitions_defs),
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "checks": sorted(c.name for c in node.check_keys),
+            "description": spec.description,
+            "group": spec.group_name,
+            "kinds": sorted(spec.kinds),
+            "tags": dict(sorted(spec.tags.items())),
+            "owners": sorted(spec.owners),
+            "automation_condition": None if automation is None else automation.get_label() or str(automation),
+            "pool": node.pools and sorted(node.pools) or None,
         }
+    graph_jobs = [j for j in loaded.jobs or [] if not j.name.startswith("__")]
     return {
         "assets": assets,
-        "jobs": sorted(j.name for j in loaded.jobs or [] if not j.name.startswith("__")),
-        "schedules": sorted(s.name for s in loaded.schedules or []),
+        "jobs": {
+            j.name: sorted(k.to_user_string() for k in j.selection.resolve(graph)) for j in graph_jobs
+        },
+        "schedules": {s.name: {"cron": s.cron_schedule, "job": s.job_name} for s in loaded.schedules or []},
+        "resources": sorted(loaded.resources or {}),
     }
 
 
-def test_definitions_load_with_all_eight_assets() -> None:
+def test_definitions_load_with_every_registered_stage() -> None:
     from rs_assets.definitions import defs
 
     loaded = defs()
     keys = {k.to_user_string() for k in loaded.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == ASSETS
+    assert keys == set(STAGES)
     pdef = loaded.resolve_assets_def("raw_scrape").partitions_def
     assert isinstance(pdef, dg.MultiPartitionsDefinition)
     assert "demo_synthetic|2020" in pdef.get_partition_keys()
