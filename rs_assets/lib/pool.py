@@ -1,8 +1,9 @@
 """filtered_pool: one decision per raw row (kept, or the first failing drop reason) with its scores.
 
-Order of reasons (DESIGN 6b, records.DROP_REASONS): fetch_failed / keyword_prefilter, decode_error,
-decompression_bomb, too_small, bad_aspect, blank_image, text_too_short (web and pairs sources only),
-not_remote_sensing (only where `applies_rs_filter`). Duplicates are kept: image_clusters decides.
+Order of reasons (DESIGN 6b, records.DROP_REASONS): fetch_failed / keyword_prefilter / removed_at_origin,
+decode_error, decompression_bomb, too_small, bad_aspect, blank_image, text_too_short (web and pairs
+sources only), not_remote_sensing (only where `applies_rs_filter`). Duplicates are kept: image_clusters
+decides.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ BLANK_MAX_STD = 3.0  # grey-level std (0-255) of the thumbnail at or below which
 NODATA_MAX_ZERO_FRACTION = 0.5  # more exact-zero (all bands) pixels than this: mostly no-data
 RS_THRESHOLD = 0.5  # rs score below which `not_remote_sensing` applies
 TEXT_KINDS = ("web", "pairs")
+# raw statuses with a drop reason of their own; every other non-ok status is fetch_failed
+_STATUS_DROPS = {"prefiltered": "keyword_prefilter", "removed_at_origin": "removed_at_origin"}
 
 # Default RS relevance lexicon: term -> weight in (0, 1). Terms with an upper-case letter match
 # case-sensitively (acronyms that are ordinary words in lower case: SAR, ESA, GSD); plurals and
@@ -178,7 +181,7 @@ def decide(
 
     status = raw_row.get("status")
     if status != "ok":
-        return drop("keyword_prefilter" if status == "prefiltered" else "fetch_failed")
+        return drop(_STATUS_DROPS.get(status, "fetch_failed"))
     if assessment is None:
         return drop("decode_error")
     if assessment.error:

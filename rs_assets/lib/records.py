@@ -23,11 +23,14 @@ RAW_STATUSES: dict[str, str] = {
     "invalid_url": "missing, unparsable or non-http(s) URL; nothing was requested",
     "no_image": "the article was fetched but holds no content image (web sources)",
     "outside_root": "a symlink or index path resolving outside the source folder; refused, never read",
+    "removed_at_origin": "fetched by an earlier run, now 404/410 at the origin (web); the row and its "
+    "stored image are kept, filtered_pool drops it",
 }
 
 # filtered_pool.drop_reason: NULL when kept. Never reuse a code for another meaning.
 DROP_REASONS: dict[str, str] = {
     "fetch_failed": "raw_scrape has no image bytes (status != ok)",
+    "removed_at_origin": "the origin answers 404/410 for a record fetched earlier (raw removed_at_origin)",
     "keyword_prefilter": "the text failed the RS keyword prefilter before download",
     "decode_error": "Pillow cannot decode the bytes (truncated files included)",
     "decompression_bomb": "pixel count above the bomb guard, refused before allocation",

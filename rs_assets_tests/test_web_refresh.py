@@ -1,0 +1,217 @@
+"""Re-materialising `web` partitions through Dagster: history is kept, removals are marked (loopback
+site)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rs_assets.lib.ingest import merge_rows
+from rs_assets.lib.lake import Lake, table_key
+from rs_assets_tests.loopback_site import Site, image_bytes
+from rs_assets_tests.materialize_worker import MaterializeWorker
+
+pytestmark = pytest.mark.xdist_group("web_refresh")  # one child process for the module
+
+
+@dataclass
+class Env:
+    site: Site
+    base: str
+    worker: MaterializeWorker
+    home: Path
+
+    @property
+    def lake(self) -> Lake:
+        return Lake(str(self.home / "lake"))
+
+
+def _feed(links: list[str]) -> bytes:
+    items = "".join(
+        f"<item><title>{link.rsplit('/', 1)[-1]}</title><link>{link}</link>"
+        "<pubDate>Mon, 01 Feb 2021 10:00:00 GMT</pubDate></item>"
+        for link in links
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+    )
+
+
+def _page(*images: str) -> bytes:
+    figures = "".join(f'<figure><img src="{i}" alt="scene"></figure>' for i in images)
+    return (
+        '<html><head><meta property="article:published_time" content="2021-02-01"></head><body><article>'
+        f"<p>Sentinel-2 satellite image of farmland along a river, seen from orbit.</p>{figures}"
+        "</article></body></html>"
+    ).encode()
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    site = Site()
+    base = site.start()
+    site.add("/robots.txt", b"", "text/plain", status=404)
+    tmp = tmp_path_factory.mktemp("refresh")
+    common = {
+        "kind": "web",
+        "default_year": 2021,
+        "allow_private_network": True,
+        "requests_per_second": 500,
+        "retries": 0,
+    }
+    sources = tmp / "sources.yaml"
+    sources.write_text(
+        json.dumps(
+            {
+                "sources": {
+                    "refresh": {**common, "feed_url": f"{base}/refresh/feed.xml"},
+                }
+            }
+        )
+    )
+    worker = MaterializeWorker(sources, tmp / "home")
+    try:
+        yield Env(site, base, worker, tmp / "home")
+    finally:
+        worker.close()
+        site.stop()
+
+
+def _run(env: Env, source: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Materialise `source|2021` (all checks must pass); raw and pool rows by article name."""
+    answer = env.worker.run(f"{source}|2021")
+    assert answer["success"], answer["failures"]
+    assert {k: v for k, v in answer["checks"].items() if not v} == {}
+    assert {"raw_scrape:unique_keys", "filtered_pool:reconciliation"} <= set(answer["checks"])
+    raw = env.lake.read_table(table_key("raw_scrape", source, 2021)).to_pylist()
+    pool = {
+        r["record_id"]: r for r in env.lake.read_table(table_key("filtered_pool", source, 2021)).to_pylist()
+    }
+    names = {r["record_id"]: r["page_url"].rsplit("/", 1)[-1].removesuffix(".html") for r in raw}
+    assert len(set(names.values())) == len(raw) == len(pool)  # one record per article here
+    return {names[r["record_id"]]: r for r in raw}, {names[k]: v for k, v in pool.items()}
+
+
+def test_refresh_keeps_history_and_marks_removals(env: Env) -> None:
+    site, base = env.site, env.base
+    for seed, name in enumerate("abc", start=1):
+        site.add(f"/refresh/{name}.html", _page(f"/refresh/{name}.jpg"))
+        site.add(f"/refresh/{name}.jpg", image_bytes(seed=seed), "image/jpeg")
+
+    def listing(*names: str) -> None:
+        site.add(
+            "/refresh/feed.xml", _feed([f"{base}/refresh/{n}.html" for n in names]), "application/rss+xml"
+        )
+
+    listing("a", "b")
+    first, _ = _run(env, "refresh")
+    assert {n: r["status"] for n, r in first.items()} == {"a": "ok", "b": "ok"}
+
+    # A scrolled off the feed: its row is carried over unchanged, B is revalidated (304), C is new.
+    listing("b", "c")
+    before = len(site.log)
+    second, pool = _run(env, "refresh")
+    assert set(second) == set(pool) == {"a", "b", "c"}
+    assert second["a"] == first["a"] and second["b"]["image_id"] == first["b"]["image_id"]
+    hits = {h.path: h.status for h in site.log[before:] if h.path.startswith("/refresh/")}
+    assert hits == {"/refresh/feed.xml": 200, "/refresh/b.html": 304, "/refresh/b.jpg": 304} | {
+        "/refresh/c.html": 200,
+        "/refresh/c.jpg": 200,
+    }
+
+    # A's page and B's image are gone at the origin: both are marked, their stored image kept.
+    listing("a", "b", "c")
+    del site.routes["/refresh/a.html"]
+    site.add("/refresh/b.jpg", b"gone", "text/plain", status=410)
+    third, pool = _run(env, "refresh")
+    assert {n: (r["status"], r["http_status"]) for n, r in third.items() if n != "c"} == {
+        "a": ("removed_at_origin", 404),
+        "b": ("removed_at_origin", 410),
+    }
+    assert third["c"]["status"] == "ok" and "HTTP 404" in third["a"]["error"]
+    assert [third[n]["image_id"] for n in "ab"] == [first[n]["image_id"] for n in "ab"]
+    assert {n: p["drop_reason"] for n, p in pool.items() if n != "c"} == dict.fromkeys(
+        "ab", "removed_at_origin"
+    )
+
+
+# -- the merge itself (pure) ---------------------------------------------------------------------
+T0, T1 = datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 6, 1, tzinfo=UTC)
+
+
+def _row(
+    native: str, status: str = "ok", http: int | None = 200, image: str | None = "img", **over: Any
+) -> dict:
+    page = native.split("#", 1)[0]
+    return {
+        "record_id": native,
+        "native_id": native,
+        "page_url": page,
+        "url": None if native == page else native.split("=", 1)[1],
+        "status": status,
+        "error": None if status == "ok" else f"{status} {http}",
+        "http_status": http,
+        "image_id": image if status == "ok" else None,
+        "fetched_at": T1,
+        "title": "new",
+        **over,
+    }
+
+
+def _old(native: str, **over: Any) -> dict:
+    return _row(native, fetched_at=T0, title="old", image=f"img-{native}", **over)
+
+
+def test_merge_rows_rules() -> None:
+    previous = [
+        _old("p1#image=a"),  # scrolled off the listing
+        _old("p2#image=b"),  # revalidated ok
+        _old("p2#image=c"),  # image gone (404)
+        _old("p2#image=d"),  # image times out
+        _old("p2#image=e"),  # image now carries a noai directive
+        _old("p2#image=f", status="http_error", http=404),  # never fetched, still 404
+        _old("p3#image=g"),  # page gone (410)
+        _old("p4#image=h"),  # page times out
+        _old("p5#image=i"),  # the edited page holds no image any more
+        _old("p6#image=j"),  # robots.txt now disallows the page
+    ]
+    current = [
+        _row("p2#image=b"),
+        _row("p2#image=c", "http_error", 404),
+        _row("p2#image=d", "timeout", None),
+        _row("p2#image=e", "robots_disallowed", 200),
+        _row("p2#image=f", "http_error", 404),
+        _row("p2#image=n"),  # new
+        _row("p3", "http_error", 410),
+        _row("p4", "connection_error", None),
+        _row("p5", "no_image", 200),
+        _row("p6", "robots_disallowed", None),
+        _row("p7", "http_error", 404),  # a page never seen before
+    ]
+    merged = {r["record_id"]: r for r in merge_rows(previous, current)}
+    old, new = {r["record_id"]: r for r in previous}, {r["record_id"]: r for r in current}
+    assert len(merged) == len(merge_rows(previous, current))
+
+    def outcome(rid: str) -> tuple[Any, ...]:
+        r = merged[rid]
+        return r["status"], r["image_id"], r["title"], r["http_status"], r["fetched_at"]
+
+    assert merged["p1#image=a"] == old["p1#image=a"] and merged["p2#image=d"] == old["p2#image=d"]
+    assert merged["p4#image=h"] == old["p4#image=h"] and merged["p5#image=i"] == old["p5#image=i"]
+    assert merged["p2#image=b"] == new["p2#image=b"] and merged["p2#image=n"] == new["p2#image=n"]
+    assert merged["p2#image=f"] == new["p2#image=f"] and merged["p7"] == new["p7"]
+    assert merged["p5"] == new["p5"]
+    assert outcome("p2#image=c") == ("removed_at_origin", "img-p2#image=c", "old", 404, T1)
+    assert outcome("p3#image=g") == ("removed_at_origin", "img-p3#image=g", "old", 410, T1)
+    assert outcome("p2#image=e") == ("robots_disallowed", "img-p2#image=e", "old", 200, T1)
+    assert outcome("p6#image=j") == ("robots_disallowed", "img-p6#image=j", "old", None, T1)
+    assert merged["p3#image=g"]["error"] == "http_error 410"
+    # a page row that only repeats what its earlier records now say is not a record of its own
+    assert not {"p3", "p4", "p6"} & set(merged)
+    assert merge_rows([], current) == current and merge_rows(previous, []) == previous
