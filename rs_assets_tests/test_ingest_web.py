@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -337,3 +338,18 @@ def test_connection_pool_enforces_the_guard_itself(site: tuple[Site, str]) -> No
     with Fetcher(_source(base, allow_private_network=False)) as fetcher, pytest.raises(BlockedAddress):
         fetcher.client.get(f"{base}/feed.xml")
     assert server.log == []
+
+
+def test_a_listing_that_lists_nothing_fails_unless_allowed(site: tuple[Site, str], tmp_path: Path) -> None:
+    """An HTML page answering 200 at the feed URL, or a listing without article links, is a broken
+    source, not an empty one: the run fails naming the URL (`allow_empty: true` accepts it)."""
+    server, base = site
+    server.add("/feed.xml", b"<html><body>Down for maintenance</body></html>")
+    server.add("/news.html", b'<a href="/about.html">About</a>')
+    listing = {"feed_url": None, "start_urls": [f"{base}/news.html"], "link_pattern": "/articles/"}
+    for over, url in (({}, f"{base}/feed.xml"), (listing, f"{base}/news.html")):
+        with pytest.raises(DiscoveryError, match=rf"{re.escape(url)}.*allow_empty"):
+            list(fetch_items("eo", _source(base, **over), 2021, Lake(str(tmp_path))))
+        assert (
+            list(fetch_items("eo", _source(base, allow_empty=True, **over), 2021, Lake(str(tmp_path)))) == []
+        )

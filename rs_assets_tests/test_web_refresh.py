@@ -1,5 +1,5 @@
-"""Re-materialising `web` partitions through Dagster: history is kept, removals are marked (loopback
-site)."""
+"""Re-materialising `web` partitions through Dagster: history is kept, removals are marked, a broken
+feed fails the run (loopback site)."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def _run(env: Env, source: str) -> tuple[dict[str, dict[str, Any]], dict[str, di
     return {names[r["record_id"]]: r for r in raw}, {names[k]: v for k, v in pool.items()}
 
 
-def test_refresh_keeps_history_and_marks_removals(env: Env) -> None:
+def test_refresh_keeps_history_marks_removals_and_refuses_an_empty_feed(env: Env) -> None:
     site, base = env.site, env.base
     for seed, name in enumerate("abc", start=1):
         site.add(f"/refresh/{name}.html", _page(f"/refresh/{name}.jpg"))
@@ -139,6 +139,16 @@ def test_refresh_keeps_history_and_marks_removals(env: Env) -> None:
     assert {n: p["drop_reason"] for n, p in pool.items() if n != "c"} == dict.fromkeys(
         "ab", "removed_at_origin"
     )
+
+    # The feed URL now answers an HTML page with 200: the run fails naming it, the partition stays.
+    partition = Path(env.lake.uri(table_key("raw_scrape", "refresh", 2021)))
+    good = partition.read_bytes()
+    site.add("/refresh/feed.xml", b"<html><body>Down for maintenance</body></html>")
+    answer = env.worker.run("refresh|2021")
+    assert not answer["success"]
+    failure = " ".join(answer["failures"])
+    assert f"{base}/refresh/feed.xml" in failure and "allow_empty" in failure
+    assert partition.read_bytes() == good
 
 
 # -- the merge itself (pure) ---------------------------------------------------------------------

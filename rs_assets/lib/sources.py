@@ -98,6 +98,14 @@ class WebSource(_HttpSource):
     link_pattern: str | None = Field(None, description="regex an article URL on a start page must match")
     max_items: int = Field(500, ge=1, description="articles discovered per run (before year filtering)")
     max_pages: int = Field(20, ge=1, description="listing pages / sitemaps followed (pagination)")
+    allow_empty: bool = Field(
+        False, description="accept a discovery that finds no article (else the run fails, naming the URLs)"
+    )
+
+    @property
+    def listing_urls(self) -> list[str]:
+        """The configured feed, sitemap and start URLs (verbatim: they may carry credentials)."""
+        return [u for u in (self.feed_url, self.sitemap_url, *self.start_urls) if u]
 
 
 class PairsSource(_HttpSource):

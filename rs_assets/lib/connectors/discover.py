@@ -1,7 +1,9 @@
 """Article discovery for `web` sources: RSS/Atom feeds, XML sitemaps, paginated listing pages.
 
 Parsers are pure (bytes in, entries out); `discover` drives them through the safe fetcher. A listing
-that cannot be fetched raises: an empty partition that looks successful would hide a broken source.
+that cannot be fetched raises, and so does a discovery that finds no article at all (an HTML page
+answering 200 at a feed URL, a moved listing) unless the source sets `allow_empty`: an empty partition
+that looks successful would hide a broken source.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ _NEXT = "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), 
 
 
 class DiscoveryError(RuntimeError):
-    """A feed, sitemap or listing page of the source could not be fetched."""
+    """A feed, sitemap or listing page of the source could not be fetched, or listed no article."""
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,17 @@ def _walk(source: WebSource, fetcher: Fetcher) -> Iterator[Entry]:
 
 
 def discover(source: WebSource, fetcher: Fetcher) -> list[Entry]:
-    """Up to `max_items` distinct articles (by canonical URL; the first listing of each wins)."""
+    """Up to `max_items` distinct articles (by canonical URL; the first listing of each wins); none
+    raises DiscoveryError unless the source has `allow_empty`."""
     found: dict[str, Entry] = {}
     for entry in _walk(source, fetcher):
         found.setdefault(canonical_url(entry.url), entry)
         if len(found) >= source.max_items:
             break
+    if not found and not source.allow_empty:
+        urls = ", ".join(redact_url(u) for u in source.listing_urls)
+        raise DiscoveryError(
+            f"no article found at {urls}: a listing that lists nothing is taken for a broken one (an HTML "
+            "page answering 200, a moved URL); set allow_empty: true if the source may list nothing"
+        )
     return list(found.values())
