@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import logging
 import re
 import socket
 from collections.abc import Iterator
@@ -353,3 +356,34 @@ def test_a_listing_that_lists_nothing_fails_unless_allowed(site: tuple[Site, str
         assert (
             list(fetch_items("eo", _source(base, allow_empty=True, **over), 2021, Lake(str(tmp_path)))) == []
         )
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: b"",
+        lambda data: b"\x00garbage, not gzip",
+        lambda data: gzip.compress(gzip.decompress(data)[:-9]),
+        lambda data: gzip.compress(b"[1, 2, 3]"),
+        lambda data: gzip.compress(b'{"http://h/x": 1}'),
+    ],
+    ids=["truncated", "empty", "garbage", "truncated-json", "not-a-mapping", "bad-entry"],
+)
+def test_an_unreadable_http_state_is_a_miss_and_rewritten(
+    site: tuple[Site, str], tmp_path: Path, caplog: pytest.LogCaptureFixture, corrupt: Any
+) -> None:
+    server, base = site
+    server.add("/news.html", b'<a href="/articles/a.html">a</a>')
+    source, lake = _source(base, feed_url=None, start_urls=[f"{base}/news.html"]), Lake(str(tmp_path))
+    first = {i.native_id: (i.status, i.content) for i in fetch_items("eo", source, 2021, lake)}
+    path = Path(lake.uri("state/http/eo/2021.json.gz"))
+    path.write_bytes(corrupt(path.read_bytes()))
+    with caplog.at_level(logging.WARNING, logger="rs_assets.lib.connectors.state"):
+        again = {i.native_id: (i.status, i.content) for i in fetch_items("eo", source, 2021, lake)}
+    assert again == first and [s for s, _ in first.values()] == ["ok"]
+    assert str(path) in caplog.text and "unreadable" in caplog.text
+    assert set(json.loads(gzip.decompress(path.read_bytes()))) == {
+        f"{base}/articles/a.html",
+        f"{base}/img/flood.jpg",
+    }

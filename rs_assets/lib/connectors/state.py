@@ -5,6 +5,7 @@ from the content-addressed store; URLs stored without validators are trusted as 
 requested at all. One gzip JSON per (source, year): partitions never write each other's state, and a
 crash loses at most `SAVE_EVERY_S` of entries (their images are simply fetched again). Saving on a
 clock, not every N entries, keeps a million-URL partition from rewriting its index thousands of times.
+A file that cannot be read (truncated, corrupt) is a miss for every URL, logged and rewritten.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +27,25 @@ from rs_assets.lib.lake import Lake, image_key
 from rs_assets.lib.records import RawItem, image_id
 
 SAVE_EVERY_S = 60.0
+log = logging.getLogger(__name__)
+
+
+def _load(lake: Lake, key: str) -> dict[str, dict[str, Any]] | None:
+    """The entries stored at `key` ({} when there is none), or None when the file is unreadable."""
+    if not lake.has(key):
+        return {}
+    try:
+        entries = json.loads(gzip.decompress(lake.read_bytes(key)))
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            raise ValueError("not a mapping of URL -> entry")
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # truncated gzip, bad JSON or UTF-8
+        log.warning(
+            "HTTP state %s is unreadable (%s): every URL is requested as new, the file rewritten",
+            lake.uri(key),
+            exc,
+        )
+        return None
+    return entries
 
 
 class HttpState:
@@ -32,11 +54,10 @@ class HttpState:
     def __init__(self, lake: Lake, source: str, year: int) -> None:
         self.lake = lake
         self.key = f"state/http/{source}/{year}.json.gz"
-        self.entries: dict[str, dict[str, Any]] = (
-            json.loads(gzip.decompress(lake.read_bytes(self.key))) if lake.has(self.key) else {}
-        )
+        entries = _load(lake, self.key)
+        self.entries: dict[str, dict[str, Any]] = entries or {}
         self._lock = threading.Lock()
-        self._unsaved = 0
+        self._unsaved = 0 if entries is not None else 1  # an unreadable file is rewritten on save
         self._saved_at = time.monotonic()
 
     def __enter__(self) -> HttpState:
