@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import socket
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -387,3 +388,34 @@ def test_an_unreadable_http_state_is_a_miss_and_rewritten(
         f"{base}/articles/a.html",
         f"{base}/img/flood.jpg",
     }
+
+
+def test_images_per_article_and_requests_per_run_are_capped(site: tuple[Site, str], tmp_path: Path) -> None:
+    """A page with 2000 images costs `max_images_per_item` requests and says how many it skipped; a
+    run stops sending at `max_requests_per_run` and records what it did not request."""
+    server, base = site
+    figures = "".join(f'<figure><img src="/many/{n}.jpg"></figure>' for n in range(2000))
+    server.add(
+        "/many.html",
+        _simple("/many/0.jpg", "2021-06-01").replace(b"</article>", figures.encode() + b"</article>"),
+    )
+    server.add("/index.html", b'<a href="/many.html">many</a>')
+    for n in range(20):
+        server.add(f"/many/{n}.jpg", image_bytes(seed=n), "image/jpeg")
+    listing = {"feed_url": None, "start_urls": [f"{base}/index.html"], "max_bytes": 1_000_000}
+    got = list(fetch_items("eo", _source(base, **listing), 2021, Lake(str(tmp_path / "a"))))
+    assert Counter(i.status for i in got) == {"ok": 20, "item_image_cap": 1}
+    capped = next(i for i in got if i.status == "item_image_cap")
+    assert (
+        capped.page_url == f"{base}/many.html"
+        and "1980" in capped.error
+        and "max_images_per_item 20" in capped.error
+    )
+    assert len([p for p in server.paths() if p.startswith("/many/")]) == 20
+
+    before = len(server.log)
+    small = _source(base, max_requests_per_run=10, **listing)
+    got = list(fetch_items("eo", small, 2021, Lake(str(tmp_path / "b"))))
+    assert len(server.log) - before == 10  # robots.txt, listing, page and 7 images
+    assert Counter(i.status for i in got) == {"ok": 7, "request_cap": 13, "item_image_cap": 1}
+    assert all("max_requests_per_run 10" in i.error for i in got if i.status == "request_cap")

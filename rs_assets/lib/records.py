@@ -25,6 +25,9 @@ RAW_STATUSES: dict[str, str] = {
     "outside_root": "a symlink or index path resolving outside the source folder; refused, never read",
     "removed_at_origin": "fetched by an earlier run, now 404/410 at the origin (web); the row and its "
     "stored image are kept, filtered_pool drops it",
+    "item_image_cap": "the article holds more content images than max_images_per_item (web); one row per "
+    "article, its error says how many were not requested",
+    "request_cap": "not requested: the run reached max_requests_per_run; the next run requests it",
 }
 
 # filtered_pool.drop_reason: NULL when kept. Never reuse a code for another meaning.

@@ -87,6 +87,12 @@ class _HttpSource(_Base):
     respect_noai: bool = Field(
         True, description="X-Robots-Tag / meta robots `noai` or `noimageai` -> robots_disallowed"
     )
+    max_requests_per_run: int | None = Field(
+        None,
+        ge=1,
+        description="HTTP requests sent per run (retries, redirects, robots.txt count); beyond it items "
+        "are request_cap and requested next run; none: unbounded",
+    )
 
 
 class WebSource(_HttpSource):
@@ -98,6 +104,10 @@ class WebSource(_HttpSource):
     link_pattern: str | None = Field(None, description="regex an article URL on a start page must match")
     max_items: int = Field(500, ge=1, description="articles discovered per run (before year filtering)")
     max_pages: int = Field(20, ge=1, description="listing pages / sitemaps followed (pagination)")
+    max_images_per_item: int = Field(
+        20, ge=1, description="content images requested per article; one item_image_cap row counts the rest"
+    )
+    max_requests_per_run: int | None = Field(10_000, ge=1)
     allow_empty: bool = Field(
         False, description="accept a discovery that finds no article (else the run fails, naming the URLs)"
     )

@@ -5,6 +5,8 @@ concurrency cap, retries with exponential backoff honouring `Retry-After`, manua
 checked again), a streamed byte cap, an overall deadline, X-Robots-Tag `noai`, and a content-type
 check. Every outcome is a `Fetched` with a `raw_scrape.status` code, never an exception, and an error
 text passed through `redact_url` (no userinfo or signed-URL tokens in stored errors).
+
+`max_requests_per_run` bounds what one run sends (retries, redirects and robots.txt count).
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class Fetcher:
         self._refusals: dict[str, tuple[str, str] | None] = {}
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
+        self._sent = 0
 
     def __enter__(self) -> Fetcher:
         return self
@@ -175,7 +178,12 @@ class Fetcher:
         refusal = self._address_refusal(parsed)
         if refusal:
             return Fetched(url, refusal[0], error=refusal[1])
-        if check_robots and not self._robots_for(parsed).can_fetch(self.source.user_agent, url):
+        if not check_robots:
+            return None
+        robots = self._robots_for(parsed)
+        if robots is None:
+            return self._capped(url)
+        if not robots.can_fetch(self.source.user_agent, url):
             return Fetched(url, "robots_disallowed", error=f"robots.txt disallows {parsed.raw_path.decode()}")
         return None
 
@@ -192,19 +200,25 @@ class Fetcher:
             self._refusals[key] = verdict
         return self._refusals[key]
 
-    def _robots_for(self, url: httpx.URL) -> RobotFileParser:
+    def _robots_for(self, url: httpx.URL) -> RobotFileParser | None:
+        """The origin's robots.txt rules; None when the request cap left them unread."""
         origin = f"{url.scheme}://{url.netloc.decode()}"
         with self._lock:
             lock = self._robots_locks.setdefault(origin, threading.Lock())
         with lock:
             if origin not in self._robots:
-                self._robots[origin] = self._load_robots(origin, url.host)
+                parser = self._load_robots(origin, url.host)
+                if parser is None:
+                    return None
+                self._robots[origin] = parser
         return self._robots[origin]
 
-    def _load_robots(self, origin: str, host: str) -> RobotFileParser:
+    def _load_robots(self, origin: str, host: str) -> RobotFileParser | None:
         """RFC 9309: 4xx means no rules; 5xx or unreachable means disallow everything."""
         parser = RobotFileParser(f"{origin}/robots.txt")
         result = self.get(f"{origin}/robots.txt", accept="robots")
+        if result.status == "request_cap":
+            return None
         if result.status == "ok" and result.content is not None:
             parser.parse(result.content.decode("utf-8", "replace").splitlines())
             delay = parser.crawl_delay(self.source.user_agent)
@@ -224,9 +238,24 @@ class Fetcher:
             return self._hosts[host]
 
     # -- sending ------------------------------------------------------------------------------------
+    def _spend(self) -> bool:
+        """Count one request against `max_requests_per_run`; False when the run has none left."""
+        with self._lock:
+            cap = self.source.max_requests_per_run
+            if cap is not None and self._sent >= cap:
+                return False
+            self._sent += 1
+            return True
+
+    def _capped(self, url: str) -> Fetched:
+        cap = self.source.max_requests_per_run
+        return Fetched(url, "request_cap", error=f"max_requests_per_run {cap} reached; requested next run")
+
     def _attempts(self, url: str, accept: Accept, headers: dict[str, str]) -> Fetched:
         host = self._host(httpx.URL(url).host)
         for attempt in range(self.source.retries + 1):
+            if not self._spend():
+                return self._capped(url)
             with host.slot():
                 result = self._once(url, accept, headers)
             retryable = result.status in ("timeout", "connection_error") or result.http_status in RETRY_HTTP
