@@ -1,8 +1,10 @@
 """Re-materialising `web` partitions through Dagster: history is kept, removals are marked, a broken
-feed fails the run (loopback site)."""
+feed fails the run, and credentials in a feed URL go nowhere but that URL (loopback site)."""
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from rs_assets.lib.ingest import merge_rows
@@ -18,6 +21,7 @@ from rs_assets_tests.loopback_site import Site, image_bytes
 from rs_assets_tests.materialize_worker import MaterializeWorker
 
 pytestmark = pytest.mark.xdist_group("web_refresh")  # one child process for the module
+USER, SECRET, LINK_SECRET, IMG_SECRET = "feeduser", "s3cretpw", "leak3dpw", "imgpw77"
 
 
 @dataclass
@@ -65,12 +69,14 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         "requests_per_second": 500,
         "retries": 0,
     }
+    with_credentials = base.replace("//", f"//{USER}:{SECRET}@")
     sources = tmp / "sources.yaml"
     sources.write_text(
         json.dumps(
             {
                 "sources": {
                     "refresh": {**common, "feed_url": f"{base}/refresh/feed.xml"},
+                    "creds": {**common, "feed_url": f"{with_credentials}/creds/feed.xml"},
                 }
             }
         )
@@ -149,6 +155,49 @@ def test_refresh_keeps_history_marks_removals_and_refuses_an_empty_feed(env: Env
     failure = " ".join(answer["failures"])
     assert f"{base}/refresh/feed.xml" in failure and "allow_empty" in failure
     assert partition.read_bytes() == good
+
+
+def _stored_text(home: Path) -> str:
+    """Everything written under `home` that could hold a URL: tables and their metadata, decompressed
+    HTTP state, and the raw bytes of every other file (Dagster storage, logs)."""
+    parts = []
+    for path in sorted(p for p in home.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            parts.append(json.dumps(table.to_pylist(), default=str))
+            parts.append(str(table.schema.metadata))
+        elif path.name.endswith(".json.gz"):
+            parts.append(gzip.decompress(path.read_bytes()).decode())
+        else:
+            parts.append(path.read_bytes().decode("latin-1"))
+    return "\n".join(parts)
+
+
+def test_credentials_in_a_feed_url_reach_only_that_url_and_are_never_stored(env: Env) -> None:
+    site, base = env.site, env.base
+    site.add(
+        "/creds/feed.xml",
+        _feed(["/creds/a.html", base.replace("//", f"//someone:{LINK_SECRET}@") + "/creds/b.html"]),
+        "application/rss+xml",
+    )
+    site.add("/creds/a.html", _page("a.jpg", base.replace("//", f"//img:{IMG_SECRET}@") + "/creds/x.jpg"))
+    site.add("/creds/b.html", _page("/creds/b.jpg"))
+    for seed, name in enumerate("abx", start=4):
+        site.add(f"/creds/{name}.jpg", image_bytes(seed=seed), "image/jpeg")
+    before = len(site.log)
+    answer = env.worker.run("creds|2021")
+    assert answer["success"], answer["failures"]
+    hits = site.log[before:]
+    sent = [(h.path, h.headers["authorization"]) for h in hits if "authorization" in h.headers]
+    assert sent == [("/creds/feed.xml", "Basic " + base64.b64encode(f"{USER}:{SECRET}".encode()).decode())]
+    assert {h.path for h in hits} >= {f"/creds/{n}" for n in ("a.html", "b.html", "a.jpg", "b.jpg", "x.jpg")}
+
+    raw = env.lake.read_table(table_key("raw_scrape", "creds", 2021)).to_pylist()
+    assert sorted((r["url"], r["status"]) for r in raw) == [(f"{base}/creds/{n}.jpg", "ok") for n in "abx"]
+    assert {r["page_url"] for r in raw} == {f"{base}/creds/a.html", f"{base}/creds/b.html"}
+    stored = _stored_text(env.home)
+    assert "creds/a.html" in stored  # the scan does read what was written
+    assert [s for s in (SECRET, LINK_SECRET, IMG_SECRET, f"{USER}:") if s in stored] == []
 
 
 # -- the merge itself (pure) ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from rs_assets.lib.connectors.common import strip_userinfo
 from rs_assets.lib.connectors.http import RETRY_HTTP
 from rs_assets.lib.records import RawItem, image_id, record_id
 
@@ -52,8 +53,8 @@ def to_row(source: str, item: RawItem) -> tuple[dict[str, Any], bytes | None]:
         "source": source,
         "year": item.year,
         "native_id": item.native_id,
-        "url": item.url,
-        "page_url": item.page_url,
+        "url": strip_userinfo(item.url) if item.url else None,
+        "page_url": strip_userinfo(item.page_url) if item.page_url else None,
         "title": item.title,
         "text": item.text,
         "alt_text": item.alt_text,

@@ -67,8 +67,8 @@ class RawItem:
 
     Connectors yield these; the raw_scrape asset stores `content` content-addressed and writes the
     rest as one row. `objects` boxes are pixel coordinates `[x1, y1, x2, y2]` in the original image.
-    `url` is the record's identity and is stored verbatim: credentials belong in headers or the
-    environment, never in a source's URLs (errors and metadata pass through `redact_url`).
+    `url` is stored as given except for its userinfo ("user:pass@", stripped): credentials belong in
+    headers or the environment (errors and metadata pass through `redact_url`).
     """
 
     native_id: str

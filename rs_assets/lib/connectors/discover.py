@@ -3,7 +3,7 @@
 Parsers are pure (bytes in, entries out); `discover` drives them through the safe fetcher. A listing
 that cannot be fetched raises, and so does a discovery that finds no article at all (an HTML page
 answering 200 at a feed URL, a moved listing) unless the source sets `allow_empty`: an empty partition
-that looks successful would hide a broken source.
+that looks successful would hide a broken source. Links lose their userinfo ("user:pass@") here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import lxml.html
 from lxml.etree import ParserError
 
 from rs_assets.lib.connectors.article import decode_html
-from rs_assets.lib.connectors.common import canonical_url, parse_datetime, redact_url
+from rs_assets.lib.connectors.common import canonical_url, parse_datetime, redact_url, strip_userinfo
 from rs_assets.lib.connectors.http import Fetcher
 from rs_assets.lib.sources import WebSource
 
@@ -46,6 +46,11 @@ class Entry:
     images: tuple[str, ...] = ()
 
 
+def _link(base_url: str, href: str) -> str:
+    """An absolute link without credentials: a listing must not make us send (or store) any."""
+    return strip_userinfo(urljoin(base_url, href))
+
+
 def _text(html: str | None) -> str | None:
     """Plain text of a feed summary (HTML or not)."""
     try:
@@ -65,14 +70,14 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
         stamp = e.get("published_parsed") or e.get("updated_parsed")
         media = [*e.get("media_content", []), *e.get("media_thumbnail", []), *e.get("enclosures", [])]
         images = tuple(
-            urljoin(base_url, m["url"] if "url" in m else m["href"])
+            _link(base_url, m["url"] if "url" in m else m["href"])
             for m in media
             if ("url" in m or "href" in m)
             and (m.get("medium") == "image" or str(m.get("type", "image/")).startswith("image/"))
         )
         entries.append(
             Entry(
-                urljoin(base_url, e["link"]),
+                _link(base_url, e["link"]),
                 e.get("title"),
                 datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
                 _text(e.get("summary")),
@@ -92,13 +97,13 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Entry], list[str]]:
         return [], []
     entries = [
         Entry(
-            urljoin(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
+            _link(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
             published=parse_datetime(url.xpath("string(.//*[local-name()='publication_date'])") or None),
         )
         for url in root.xpath("//*[local-name()='url']")
     ]
     children = [
-        urljoin(base_url, s.strip())
+        _link(base_url, s.strip())
         for s in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")
     ]
     return [e for e in entries if urlsplit(e.url).path], children
@@ -108,12 +113,12 @@ def parse_listing(body: bytes, base_url: str, pattern: str | None) -> tuple[list
     """(article links matching `pattern`, rel=next page) of an HTML listing page."""
     doc = lxml.html.document_fromstring(decode_html(body).strip() or "<html></html>")
     regex = re.compile(pattern) if pattern else None
-    links = [urljoin(base_url, h) for h in doc.xpath("//a/@href")]
+    links = [_link(base_url, h) for h in doc.xpath("//a/@href")]
     entries = [
         Entry(u) for u in links if urlsplit(u).scheme in ("http", "https") and (not regex or regex.search(u))
     ]
     nxt = doc.xpath(_NEXT)
-    return entries, urljoin(base_url, nxt[0]) if nxt else None
+    return entries, _link(base_url, nxt[0]) if nxt else None
 
 
 def _fetch(fetcher: Fetcher, url: str) -> bytes:
@@ -124,16 +129,20 @@ def _fetch(fetcher: Fetcher, url: str) -> bytes:
 
 
 def _walk(source: WebSource, fetcher: Fetcher) -> Iterator[Entry]:
+    """Entries of the configured URLs, requested without their userinfo (the fetcher sends it to
+    exactly these URLs) so that no link resolved against them inherits it."""
     if source.feed_url:
-        yield from parse_feed(_fetch(fetcher, source.feed_url), source.feed_url)
+        feed = strip_userinfo(source.feed_url)
+        yield from parse_feed(_fetch(fetcher, feed), feed)
     pages = 0
-    queue = [source.sitemap_url] if source.sitemap_url else []
+    queue = [strip_userinfo(source.sitemap_url)] if source.sitemap_url else []
     while queue and pages < source.max_pages:
         url, pages = queue.pop(0), pages + 1
         entries, children = parse_sitemap(_fetch(fetcher, url), url)
         yield from entries
         queue += children
-    queue, seen = list(source.start_urls), set(source.start_urls)
+    queue = [strip_userinfo(u) for u in source.start_urls]
+    seen = set(queue)
     while queue and pages < source.max_pages:
         url, pages = queue.pop(0), pages + 1
         entries, nxt = parse_listing(_fetch(fetcher, url), url, source.link_pattern)

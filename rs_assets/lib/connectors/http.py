@@ -6,11 +6,14 @@ checked again), a streamed byte cap, an overall deadline, X-Robots-Tag `noai`, a
 check. Every outcome is a `Fetched` with a `raw_scrape.status` code, never an exception, and an error
 text passed through `redact_url` (no userinfo or signed-URL tokens in stored errors).
 
-`max_requests_per_run` bounds what one run sends (retries, redirects and robots.txt count).
+A URL's "user:pass@" is never sent as such: it is stripped from every URL, and only a web source's own
+feed/sitemap/start URLs send theirs, as HTTP Basic on their first hop (no redirect, pagination page,
+article or image of the same host gets them). `max_requests_per_run` bounds what one run sends.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +26,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from rs_assets.lib.connectors.common import redact_url
+from rs_assets.lib.connectors.common import redact_url, strip_userinfo, userinfo
 from rs_assets.lib.connectors.guard import BlockedAddress, GuardedTransport, resolve
 from rs_assets.lib.connectors.media import SNIFF_BYTES, declared_image, image_format, looks_like_markup
 from rs_assets.lib.retry_after import retry_after_s
@@ -133,6 +136,12 @@ class Fetcher:
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
         self._sent = 0
+        self._auth: dict[str, str] = {}  # configured URL (userinfo stripped) -> its Authorization
+        for listed in source.listing_urls if isinstance(source, WebSource) else []:
+            credentials = userinfo(listed)
+            if credentials is not None:
+                token = base64.b64encode(":".join(credentials).encode()).decode()
+                self._auth[strip_userinfo(listed)] = f"Basic {token}"
 
     def __enter__(self) -> Fetcher:
         return self
@@ -144,22 +153,24 @@ class Fetcher:
         return bounded_map(fn, items, self.source.workers)
 
     def get(self, url: str, accept: Accept = "image", validators: dict[str, str] | None = None) -> Fetched:
-        """GET `url`; `validators` (etag, last_modified) make it conditional (304 -> not_modified)."""
+        """GET `url` (its userinfo stripped); `validators` (etag, last_modified) make it conditional
+        (304 -> not_modified)."""
         headers = {}
         if validators and validators.get("etag"):
             headers["If-None-Match"] = validators["etag"]
         if validators and validators.get("last_modified"):
             headers["If-Modified-Since"] = validators["last_modified"]
-        current = url
-        for _ in range(self.source.max_redirects + 1):
+        url = current = strip_userinfo(url)
+        for hop in range(self.source.max_redirects + 1):
             result = self._refused(current, check_robots=accept != "robots")
             if result is None:
-                result = self._attempts(current, accept, headers)
+                auth = self._auth.get(url) if hop == 0 else None
+                result = self._attempts(current, accept, headers | ({"Authorization": auth} if auth else {}))
             if result.location is None:
                 if result.error:
                     result.error = redact_url(result.error)
                 return result
-            current = result.location
+            current = strip_userinfo(result.location)
         return Fetched(
             url,
             "http_error",

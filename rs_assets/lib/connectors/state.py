@@ -5,7 +5,8 @@ from the content-addressed store; URLs stored without validators are trusted as 
 requested at all. One gzip JSON per (source, year): partitions never write each other's state, and a
 crash loses at most `SAVE_EVERY_S` of entries (their images are simply fetched again). Saving on a
 clock, not every N entries, keeps a million-URL partition from rewriting its index thousands of times.
-A file that cannot be read (truncated, corrupt) is a miss for every URL, logged and rewritten.
+A file that cannot be read (truncated, corrupt) is a miss for every URL, logged and rewritten. Keys
+are URLs without userinfo: no credentials in the state.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from rs_assets.lib.connectors.common import redact_url
+from rs_assets.lib.connectors.common import redact_url, strip_userinfo
 from rs_assets.lib.connectors.http import Accept, Fetched, Fetcher
 from rs_assets.lib.ingest import probe
 from rs_assets.lib.lake import Lake, image_key
@@ -68,11 +69,12 @@ class HttpState:
 
     def get(self, url: str) -> dict[str, Any] | None:
         with self._lock:
-            return self.entries.get(url)
+            return self.entries.get(strip_userinfo(url))
 
     def put(self, url: str, result: Fetched, **values: Any) -> None:
+        entry = {"etag": result.etag, "last_modified": result.last_modified, **values}
         with self._lock:
-            self.entries[url] = {"etag": result.etag, "last_modified": result.last_modified, **values}
+            self.entries[strip_userinfo(url)] = entry
             self._unsaved += 1
             due = time.monotonic() - self._saved_at >= SAVE_EVERY_S
         if due:
@@ -126,7 +128,8 @@ def fetch_page(
 def attach_image(fetcher: Fetcher, state: HttpState, item: RawItem) -> RawItem:
     """`item` (metadata of an image record) completed with its download outcome and bytes."""
     result = fetch_image(fetcher, state, item.url or "")
-    extra = {**item.extra, "final_url": redact_url(result.url)} if result.url != item.url else item.extra
+    moved = result.url != strip_userinfo(item.url or "")
+    extra = {**item.extra, "final_url": redact_url(result.url)} if moved else item.extra
     return dataclasses.replace(
         item,
         status=result.status,
