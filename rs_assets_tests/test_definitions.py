@@ -39,14 +39,12 @@ def shape() -> dict:
             "tags": dict(sorted(spec.tags.items())),
             "owners": sorted(spec.owners),
             "automation_condition": None if automation is None else automation.get_label() or str(automation),
-            "pool": node.pools and sorted(node.pools) or None,
+            "pool": (node.pools and sorted(node.pools)) or None,
         }
     graph_jobs = [j for j in loaded.jobs or [] if not j.name.startswith("__")]
     return {
         "assets": assets,
-        "jobs": {
-            j.name: sorted(k.to_user_string() for k in j.selection.resolve(graph)) for j in graph_jobs
-        },
+        "jobs": {j.name: sorted(k.to_user_string() for k in j.selection.resolve(graph)) for j in graph_jobs},
         "schedules": {s.name: {"cron": s.cron_schedule, "job": s.job_name} for s in loaded.schedules or []},
         "resources": sorted(loaded.resources or {}),
     }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import json
+import logging
 import re
 import socket
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -390,3 +393,80 @@ def test_gzip_sitemap_beyond_the_cap_or_corrupt_is_a_clear_error(
         with pytest.raises(DiscoveryError, match=re.escape(f"sitemap {url}: {error}")):
             list(fetch_items("eo", source, 2021, Lake(str(tmp_path))))
     assert "/articles/a.html" not in [r.path for r, _ in httpserver.log]
+
+
+def test_a_listing_that_lists_nothing_fails_unless_allowed(site: tuple[Site, str], tmp_path: Path) -> None:
+    """An HTML page answering 200 at the feed URL, or a listing without article links, is a broken
+    source, not an empty one: the run fails naming the URL (`allow_empty: true` accepts it)."""
+    server, base = site
+    server.add("/feed.xml", b"<html><body>Down for maintenance</body></html>")
+    server.add("/news.html", b'<a href="/about.html">About</a>')
+    listing = {"feed_url": None, "start_urls": [f"{base}/news.html"], "link_pattern": "/articles/"}
+    for over, url in (({}, f"{base}/feed.xml"), (listing, f"{base}/news.html")):
+        with pytest.raises(DiscoveryError, match=rf"{re.escape(url)}.*allow_empty"):
+            list(fetch_items("eo", _source(base, **over), 2021, Lake(str(tmp_path))))
+        assert (
+            list(fetch_items("eo", _source(base, allow_empty=True, **over), 2021, Lake(str(tmp_path)))) == []
+        )
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: b"",
+        lambda data: b"\x00garbage, not gzip",
+        lambda data: gzip.compress(gzip.decompress(data)[:-9]),
+        lambda data: gzip.compress(b"[1, 2, 3]"),
+        lambda data: gzip.compress(b'{"http://h/x": 1}'),
+    ],
+    ids=["truncated", "empty", "garbage", "truncated-json", "not-a-mapping", "bad-entry"],
+)
+def test_an_unreadable_http_state_is_a_miss_and_rewritten(
+    site: tuple[Site, str], tmp_path: Path, caplog: pytest.LogCaptureFixture, corrupt: Any
+) -> None:
+    server, base = site
+    server.add("/news.html", b'<a href="/articles/a.html">a</a>')
+    source, lake = _source(base, feed_url=None, start_urls=[f"{base}/news.html"]), Lake(str(tmp_path))
+    first = {i.native_id: (i.status, i.content) for i in fetch_items("eo", source, 2021, lake)}
+    path = Path(lake.uri("state/http/eo/2021.json.gz"))
+    path.write_bytes(corrupt(path.read_bytes()))
+    with caplog.at_level(logging.WARNING, logger="rs_assets.lib.raw_scrape.connectors.state"):
+        again = {i.native_id: (i.status, i.content) for i in fetch_items("eo", source, 2021, lake)}
+    assert again == first and [s for s, _ in first.values()] == ["ok"]
+    assert str(path) in caplog.text and "unreadable" in caplog.text
+    assert set(json.loads(gzip.decompress(path.read_bytes()))) == {
+        f"{base}/articles/a.html",
+        f"{base}/img/flood.jpg",
+    }
+
+
+def test_images_per_article_and_requests_per_run_are_capped(site: tuple[Site, str], tmp_path: Path) -> None:
+    """A page with 2000 images costs `max_images_per_item` requests and says how many it skipped; a
+    run stops sending at `max_requests_per_run` and records what it did not request."""
+    server, base = site
+    figures = "".join(f'<figure><img src="/many/{n}.jpg"></figure>' for n in range(2000))
+    server.add(
+        "/many.html",
+        _simple("/many/0.jpg", "2021-06-01").replace(b"</article>", figures.encode() + b"</article>"),
+    )
+    server.add("/index.html", b'<a href="/many.html">many</a>')
+    for n in range(20):
+        server.add(f"/many/{n}.jpg", image_bytes(seed=n), "image/jpeg")
+    listing = {"feed_url": None, "start_urls": [f"{base}/index.html"], "max_bytes": 1_000_000}
+    got = list(fetch_items("eo", _source(base, **listing), 2021, Lake(str(tmp_path / "a"))))
+    assert Counter(i.status for i in got) == {"ok": 20, "item_image_cap": 1}
+    capped = next(i for i in got if i.status == "item_image_cap")
+    assert (
+        capped.page_url == f"{base}/many.html"
+        and "1980" in capped.error
+        and "max_images_per_item 20" in capped.error
+    )
+    assert len([p for p in server.paths() if p.startswith("/many/")]) == 20
+
+    before = len(server.log)
+    small = _source(base, max_requests_per_run=10, **listing)
+    got = list(fetch_items("eo", small, 2021, Lake(str(tmp_path / "b"))))
+    assert len(server.log) - before == 10  # robots.txt, listing, page and 7 images
+    assert Counter(i.status for i in got) == {"ok": 7, "request_cap": 13, "item_image_cap": 1}
+    assert all("max_requests_per_run 10" in i.error for i in got if i.status == "request_cap")

@@ -48,9 +48,9 @@ def _load(path: Path, version: tuple[int, int], start_year: str) -> Project:
     return Project(path, sources, partitions_def(list(sources), start_year))
 
 
-def load_project() -> Project:
-    """The project for `RS_ASSETS_SOURCES` and `RS_ASSETS_START_YEAR` as they are now."""
-    path = settings.sources_path()
+def load_project(path: Path | None = None) -> Project:
+    """The project for `path` (default `RS_ASSETS_SOURCES`) and `RS_ASSETS_START_YEAR` as they are now."""
+    path = path or settings.sources_path()
     stat = path.stat() if path.is_file() else None
     version = (stat.st_mtime_ns, stat.st_size) if stat else (0, 0)
     return _load(path, version, settings.start_year())

@@ -26,11 +26,17 @@ RAW_STATUSES: dict[str, str] = {
     "invalid_path": "an index path no filesystem accepts (a NUL byte); refused, never read",
     "invalid_row": "a source file line that is no row (not JSON, not an object, wrong cell count); `error`"
     " names the file and line",
+    "removed_at_origin": "fetched by an earlier run, now 404/410 at the origin (web); the row and its "
+    "stored image are kept, filtered_pool drops it",
+    "item_image_cap": "the article holds more content images than max_images_per_item (web); one row per "
+    "article, its error says how many were not requested",
+    "request_cap": "not requested: the run reached max_requests_per_run; the next run requests it",
 }
 
 # filtered_pool.drop_reason: NULL when kept. Never reuse a code for another meaning.
 DROP_REASONS: dict[str, str] = {
     "fetch_failed": "raw_scrape has no image bytes (status != ok)",
+    "removed_at_origin": "the origin answers 404/410 for a record fetched earlier (raw removed_at_origin)",
     "keyword_prefilter": "the text failed the RS keyword prefilter before download",
     "decode_error": "Pillow cannot decode the bytes (truncated files included)",
     "decompression_bomb": "pixel count above the bomb guard, refused before allocation",
@@ -64,8 +70,8 @@ class RawItem:
 
     Connectors yield these; the raw_scrape asset stores `content` content-addressed and writes the
     rest as one row. `objects` boxes are pixel coordinates `[x1, y1, x2, y2]` in the original image.
-    `url` is the record's identity and is stored verbatim: credentials belong in headers or the
-    environment, never in a source's URLs (errors and metadata pass through `redact_url`).
+    `url` is stored as given except for its userinfo ("user:pass@", stripped): credentials belong in
+    headers or the environment (errors and metadata pass through `redact_url`).
     """
 
     native_id: str
@@ -87,6 +93,8 @@ class RawItem:
     labels: list[str] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
     landcover: dict[str, float] = field(default_factory=dict)
+    ref_captions: list[str] = field(default_factory=list)  # the dataset's own captions (RSICD...)
+    ref_qa: list[dict[str, Any]] = field(default_factory=list)  # its own QA: question, answer, type
     extra: dict[str, Any] = field(default_factory=dict)
     http_status: int | None = None
     content: bytes | None = None

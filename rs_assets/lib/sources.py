@@ -24,6 +24,7 @@ from rs_assets.lib.captions.strategies import CaptionStrategy
 from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
 from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
 from rs_assets.lib.partitions import year_range
+from rs_assets.lib.raw_scrape.formats import LabeledFormat
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_FILE_BYTES = 1_000_000  # a sources file is a few KB; PyYAML parses ~0.25 MB/s, so at most ~4 s
@@ -113,6 +114,12 @@ class _HttpSource(_Base):
     respect_noai: bool = Field(
         True, description="X-Robots-Tag / meta robots `noai` or `noimageai` -> robots_disallowed"
     )
+    max_requests_per_run: int | None = Field(
+        None,
+        ge=1,
+        description="HTTP requests sent per run (retries, redirects, robots.txt count); beyond it items "
+        "are request_cap and requested next run; none: unbounded",
+    )
 
 
 class WebSource(_HttpSource):
@@ -126,6 +133,18 @@ class WebSource(_HttpSource):
     )
     max_items: int = Field(500, ge=1, description="articles discovered per run (before year filtering)")
     max_pages: int = Field(20, ge=1, description="listing pages / sitemaps followed (pagination)")
+    max_images_per_item: int = Field(
+        20, ge=1, description="content images requested per article; one item_image_cap row counts the rest"
+    )
+    max_requests_per_run: int | None = Field(10_000, ge=1)
+    allow_empty: bool = Field(
+        False, description="accept a discovery that finds no article (else the run fails, naming the URLs)"
+    )
+
+    @property
+    def listing_urls(self) -> list[str]:
+        """The configured feed, sitemap and start URLs (verbatim: they may carry credentials)."""
+        return [u for u in (self.feed_url, self.sitemap_url, *self.start_urls) if u]
 
 
 class PairsSource(_HttpSource):
@@ -149,9 +168,12 @@ class PairsSource(_HttpSource):
 class LabeledSource(_Base):
     kind: Literal["labeled"]
     default_year: _RequiredYear = None
-    path: str = Field(
-        description="folder of class subfolders (local or s3://); index paths are relative to it"
+    format: LabeledFormat = Field("folders", description="dataset layout (raw_scrape/formats registry)")
+    path: str | None = Field(
+        None, description="the dataset folder (local or s3://); image paths are relative to `images`, else it"
     )
+    images: str | None = Field(None, description="folder of the images, where the dataset keeps them apart")
+    annotations: str | None = Field(None, description="annotation folder or file of the format")
     index: str | None = Field(
         None,
         description="CSV/Parquet with path, labels[, lat, lon, date, gsd_m, sensor, "
@@ -221,6 +243,8 @@ def parse_sources(data: Any, file: str = "sources.yaml", years: range | None = N
                 f"{file}: source {name!r}: field 'feed_url': "
                 "one of feed_url, sitemap_url, start_urls is required"
             )
+        if src.kind == "labeled" and not (src.path or src.images):
+            raise SourcesConfigError(f"{file}: source {name!r}: field 'path': path or images is required")
         problem = _year_problem(src, years) if years is not None else None
         if problem:
             raise SourcesConfigError(f"{file}: source {name!r}: {problem}")

@@ -1,12 +1,14 @@
-"""raw_scrape: one row per attempted item of a source x year, image bytes content-addressed."""
+"""raw_scrape: one row per attempted item of a source x year, image bytes content-addressed. A web
+partition keeps the records of earlier runs its feed no longer lists (`merge_rows`)."""
 
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource
-from rs_assets.defs.stage import contract_results, counts, stage_asset, write_partition
+from rs_assets.defs.stage import contract_results, counts, read_partition, stage_asset, write_partition
+from rs_assets.lib.lake import table_key
 from rs_assets.lib.raw_scrape.connectors import fetch_items
-from rs_assets.lib.raw_scrape.rows import to_row
+from rs_assets.lib.raw_scrape.rows import ACCUMULATING_KINDS, merge_rows, to_row
 from rs_assets.lib.stages import from_rows
 
 
@@ -22,12 +24,23 @@ def build(project: Project) -> dg.AssetsDefinition:
             if content is not None:
                 new_images += store.put_image(row["image_id"], row["image_ext"], content)
                 bytes_in += len(content)
+        fetched = len(rows)
+        if cfg.kind in ACCUMULATING_KINDS and store.has(table_key("raw_scrape", source, year)):
+            rows = merge_rows(read_partition(store, "raw_scrape", source, year).to_pylist(), rows)
         table = from_rows("raw_scrape", rows).sort_by("record_id")  # connectors yield in completion order
         metadata = write_partition(context, store, "raw_scrape", table, source=source, year=year, config=cfg)
         status = counts(table["status"].to_pylist())
-        context.log.info(f"raw_scrape {source}|{year}: {table.num_rows} rows, status {status}")
+        context.log.info(
+            f"raw_scrape {source}|{year}: {table.num_rows} rows ({fetched} from this run), status {status}"
+        )
         return dg.MaterializeResult(
-            metadata={**metadata, "status_counts": status, "new_images": new_images, "image_bytes": bytes_in},
+            metadata={
+                **metadata,
+                "status_counts": status,
+                "rows_this_run": fetched,
+                "new_images": new_images,
+                "image_bytes": bytes_in,
+            },
             check_results=contract_results("raw_scrape", table, source=source, year=year),
         )
 

@@ -1,8 +1,9 @@
 """Keep/drop rules: one decision per raw row, the first failing reason wins.
 
-Order of reasons (DESIGN 6b, records.DROP_REASONS): fetch_failed / keyword_prefilter, decode_error,
-decompression_bomb, too_small, bad_aspect, blank_image, text_too_short (web and pairs sources only),
-not_remote_sensing (only where `applies_rs_filter`). Duplicates are kept: image_clusters decides.
+Order of reasons (DESIGN 6b, records.DROP_REASONS): fetch_failed / keyword_prefilter / removed_at_origin,
+decode_error, decompression_bomb, too_small, bad_aspect, blank_image, text_too_short (web and pairs
+sources only), not_remote_sensing (only where `applies_rs_filter`). Duplicates are kept: image_clusters
+decides.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ BLANK_MAX_STD = 3.0  # grey-level std (0-255) of the thumbnail at or below which
 NODATA_MAX_ZERO_FRACTION = 0.5  # more exact-zero (all bands) pixels than this: mostly no-data
 RS_THRESHOLD = 0.5  # rs score below which `not_remote_sensing` applies
 TEXT_KINDS = ("web", "pairs")
+# raw statuses with a drop reason of their own; every other non-ok status is fetch_failed
+_STATUS_DROPS = {"prefiltered": "keyword_prefilter", "removed_at_origin": "removed_at_origin"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ def decide(
 
     status = raw_row.get("status")
     if status != "ok":
-        return drop("keyword_prefilter" if status == "prefiltered" else "fetch_failed")
+        return drop(_STATUS_DROPS.get(status, "fetch_failed"))
     if assessment is None:
         return drop("decode_error")
     if assessment.error:

@@ -13,8 +13,11 @@ BOX = pa.struct(
         ("y1", pa.float64()),
         ("x2", pa.float64()),
         ("y2", pa.float64()),
+        ("poly", pa.list_(pa.float64())),  # oriented boxes: x1 y1 ... x4 y4 (eight floats), else NULL
+        ("description", pa.string()),  # a referring expression (DIOR-RSVG), else NULL
     ]
 )
+QA = pa.struct([("question", pa.string()), ("answer", pa.string()), ("type", pa.string())])
 SHARE = pa.struct([("cls", pa.string()), ("share", pa.float64())])
 GEO_RULES = (
     ("ExpectColumnValuesToBeBetween", {"column": "lat", "min_value": -90, "max_value": 90}),
@@ -44,9 +47,16 @@ RAW_SCRAPE = Stage(
         Column("gsd_m", pa.float64(), "ground sampling distance in metres"),
         Column("cloud_cover", pa.float64(), "cloud cover fraction 0-1"),
         Column("labels", pa.list_(pa.string()), "scene labels, leaf class last"),
-        Column("objects", pa.list_(BOX), "boxes: cls and x1 y1 x2 y2 in pixels of the original image"),
+        Column(
+            "objects",
+            pa.list_(BOX),
+            "boxes: cls, axis-aligned x1 y1 x2 y2 and optional poly (8 floats) in pixels of the original "
+            "image, optional referring description",
+        ),
         Column("landcover", pa.list_(SHARE), "land-cover classes with their area share"),
-        Column("extra", pa.string(), "JSON of source-specific fields"),
+        Column("ref_captions", pa.list_(pa.string()), "the dataset's own captions (RSICD, UCM-captions...)"),
+        Column("ref_qa", pa.list_(QA), "the dataset's own QA (RSVQA): question, answer, type"),
+        Column("extra", pa.string(), "JSON of source-specific fields (the dataset's split in `split`)"),
         Column("image_id", pa.string(), "sha256 of the image bytes (content address)"),
         Column("image_ext", pa.string(), "file extension of the stored original"),
         Column("byte_size", pa.int64(), "size of the original in bytes"),

@@ -1,8 +1,10 @@
 """Connectors: one module per source `kind`, each yielding RawItem for one year of one source.
 
-A RawItem's `url` and `native_id` keep the source's URL verbatim (it is the record's identity), so
-credentials must reach a server through request headers or the environment, never inside source URLs;
-errors and `extra` pass URLs through `redact_url` (exported for other writers, e.g. Parquet metadata).
+A RawItem's `url` and `native_id` keep the source's URL as given (it is the record's identity) but for
+its userinfo ("user:pass@"), which is never requested nor stored (only a web source's own feed, sitemap
+and start URLs send theirs, to exactly those URLs); other credentials belong in request headers or the
+environment. Errors and `extra` pass URLs through `redact_url` (exported for other writers, e.g.
+Parquet metadata).
 """
 
 from __future__ import annotations

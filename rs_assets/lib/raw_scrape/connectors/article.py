@@ -3,7 +3,8 @@
 Pure functions over bytes, so they are tested without a network and their output (a JSON-able dict)
 is cached in the HTTP state. Body text comes from trafilatura: maintained, the best open-source F1 in
 the ScrapingHub and Bevendorff et al. (SIGIR 2023) extraction benchmarks, and the extractor behind
-RefinedWeb and FineWeb; a hand-written boilerplate stripper would only be worse.
+RefinedWeb and FineWeb; a hand-written boilerplate stripper would only be worse. Image URLs lose any
+"user:pass@" (a page must not make us send or cache credentials).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 
-from rs_assets.lib.raw_scrape.connectors.common import canonical_url, parse_datetime, to_float, valid_latlon
+from rs_assets.lib.raw_scrape.connectors.common import (
+    canonical_url,
+    parse_datetime,
+    strip_userinfo,
+    to_float,
+    valid_latlon,
+)
 from rs_assets.lib.raw_scrape.connectors.http import noai_directive
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -165,7 +172,7 @@ def _img_url(img: Any, base: str) -> str | None:
     )
     if not src or src.strip().startswith("data:"):
         return None
-    url = urljoin(base, src.strip())
+    url = strip_userinfo(urljoin(base, src.strip()))
     if urlsplit(url).scheme not in ("http", "https") or urlsplit(url).path.lower().endswith(".svg"):
         return None
     return url
@@ -197,7 +204,7 @@ def _images(doc: Any, base: str, metas: dict[str, list[str]]) -> list[dict[str, 
     found: dict[str, dict[str, Any]] = {}
     alt = metas.get("og:image:alt", [None])[0]
     for src in metas.get("og:image") or metas.get("twitter:image") or []:
-        url = urljoin(base, src)
+        url = strip_userinfo(urljoin(base, src))
         if urlsplit(url).scheme in ("http", "https"):
             found.setdefault(url, {"url": url, "alt": alt, "caption": None, "credits": None})
     roots = doc.xpath("//article | //main | //*[@role='main']")
@@ -225,7 +232,7 @@ def parse_article(body: bytes, url: str, charset: str | None = None) -> dict[str
         doc = lxml.html.document_fromstring(html)
     except ParserError:  # empty or whitespace-only document
         return dict.fromkeys(_FIELDS) | {"url": canonical_url(url), "images": []}
-    base = urljoin(url, _first(doc.xpath("//base/@href")) or "")
+    base = strip_userinfo(urljoin(url, _first(doc.xpath("//base/@href")) or ""))
     canonical = _first(doc.xpath("//link[@rel='canonical']/@href"))
     canonical = urljoin(base, canonical) if canonical else url
     if urlsplit(canonical).hostname != urlsplit(url).hostname:  # another site cannot claim our record

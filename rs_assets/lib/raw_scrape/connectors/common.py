@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref_src)$", re.IGNORECASE)
 _LATLON = (("lat", "lon"), ("latitude", "longitude"))
@@ -77,11 +77,27 @@ def join_url(base: str, ref: str) -> str:
         return ref
 
 
+def strip_userinfo(url: str) -> str:
+    """`url` without its "user:pass@": what is requested, stored and used as a base for links."""
+    return _USERINFO.sub("://", url, count=1)
+
+
+def userinfo(url: str) -> tuple[str, str] | None:
+    """The (user, password) a URL carries in its authority (percent-decoded), else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
+
+
 def redact_url(url: str) -> str:
     """`url` (or any text mentioning URLs) safe to store or log: userinfo ("user:pass@") removed and the
     values of credential-like query/fragment parameters (token, key, sig, X-Amz-Signature...) replaced
-    by "REDACTED". Record identities (`RawItem.url`, `native_id`) keep the URL verbatim, so credentials
-    belong in request headers or the environment, never in a source's URLs."""
+    by "REDACTED". Record identities (`RawItem.url`, `native_id`) keep query parameters verbatim, so
+    such credentials belong in request headers or the environment, never in a source's URLs."""
     return _SECRET_PARAM.sub(r"\1REDACTED", _USERINFO.sub("://", url))
 
 

@@ -1,7 +1,9 @@
 """Article discovery for `web` sources: RSS/Atom feeds, XML sitemaps, paginated listing pages.
 
 Parsers are pure (bytes in, entries out); `discover` drives them through the safe fetcher. A listing
-that cannot be fetched raises: an empty partition that looks successful would hide a broken source.
+that cannot be fetched raises, and so does a discovery that finds no article at all (an HTML page
+answering 200 at a feed URL, a moved listing) unless the source sets `allow_empty`: an empty partition
+that looks successful would hide a broken source. Links lose their userinfo ("user:pass@") here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ import lxml.html
 from lxml.etree import ParserError
 
 from rs_assets.lib.raw_scrape.connectors.article import decode_html
-from rs_assets.lib.raw_scrape.connectors.common import canonical_url, join_url, parse_datetime, redact_url
+from rs_assets.lib.raw_scrape.connectors.common import (
+    canonical_url,
+    join_url,
+    parse_datetime,
+    redact_url,
+    strip_userinfo,
+)
 from rs_assets.lib.raw_scrape.connectors.http import Fetcher
 from rs_assets.lib.sources import WebSource
 
@@ -30,7 +38,7 @@ _NEXT = "//*[self::a or self::link][contains(concat(' ', normalize-space(@rel), 
 
 
 class DiscoveryError(RuntimeError):
-    """A feed, sitemap or listing page of the source could not be fetched or read."""
+    """A feed, sitemap or listing page of the source could not be fetched, or listed no article."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,11 @@ class Entry:
     published: datetime | None = None
     summary: str | None = None
     images: tuple[str, ...] = ()
+
+
+def _link(base_url: str, href: str) -> str:
+    """An absolute link without credentials: a listing must not make us send (or store) any."""
+    return strip_userinfo(join_url(base_url, href))
 
 
 def _text(html: str | None) -> str | None:
@@ -63,14 +76,14 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
         stamp = e.get("published_parsed") or e.get("updated_parsed")
         media = [*e.get("media_content", []), *e.get("media_thumbnail", []), *e.get("enclosures", [])]
         images = tuple(
-            join_url(base_url, m["url"] if "url" in m else m["href"])
+            _link(base_url, m["url"] if "url" in m else m["href"])
             for m in media
             if ("url" in m or "href" in m)
             and (m.get("medium") == "image" or str(m.get("type", "image/")).startswith("image/"))
         )
         entries.append(
             Entry(
-                join_url(base_url, e["link"]),
+                _link(base_url, e["link"]),
                 e.get("title"),
                 datetime(*stamp[:6], tzinfo=UTC) if stamp else None,
                 _text(e.get("summary")),
@@ -117,13 +130,13 @@ def parse_sitemap(body: bytes, base_url: str) -> tuple[list[Entry], list[str]]:
         return [], []
     entries = [
         Entry(
-            join_url(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
+            _link(base_url, (url.xpath("string(*[local-name()='loc'])") or "").strip()),
             published=parse_datetime(url.xpath("string(.//*[local-name()='publication_date'])") or None),
         )
         for url in root.xpath("//*[local-name()='url']")
     ]
     children = [
-        join_url(base_url, s.strip())
+        _link(base_url, s.strip())
         for s in root.xpath("//*[local-name()='sitemap']/*[local-name()='loc']/text()")
     ]
     return [e for e in entries if (parts := _split(e.url)) is None or parts.path], children
@@ -133,7 +146,7 @@ def parse_listing(body: bytes, base_url: str, pattern: str | None) -> tuple[list
     """(article links matching `pattern`, rel=next page) of an HTML listing page."""
     doc = lxml.html.document_fromstring(decode_html(body).strip() or "<html></html>")
     regex = re.compile(pattern) if pattern else None
-    links = [join_url(base_url, h) for h in doc.xpath("//a/@href")]
+    links = [_link(base_url, h) for h in doc.xpath("//a/@href")]
     entries = [
         Entry(u)
         for u in links
@@ -141,7 +154,7 @@ def parse_listing(body: bytes, base_url: str, pattern: str | None) -> tuple[list
         and (not regex or regex.search(u))
     ]
     nxt = doc.xpath(_NEXT)
-    return entries, join_url(base_url, nxt[0]) if nxt else None
+    return entries, _link(base_url, nxt[0]) if nxt else None
 
 
 def _fetch(fetcher: Fetcher, url: str) -> bytes:
@@ -152,16 +165,20 @@ def _fetch(fetcher: Fetcher, url: str) -> bytes:
 
 
 def _walk(source: WebSource, fetcher: Fetcher) -> Iterator[Entry]:
+    """Entries of the configured URLs, requested without their userinfo (the fetcher sends it to
+    exactly these URLs) so that no link resolved against them inherits it."""
     if source.feed_url:
-        yield from parse_feed(_fetch(fetcher, source.feed_url), source.feed_url)
+        feed = strip_userinfo(source.feed_url)
+        yield from parse_feed(_fetch(fetcher, feed), feed)
     pages = 0
-    queue = [source.sitemap_url] if source.sitemap_url else []
+    queue = [strip_userinfo(source.sitemap_url)] if source.sitemap_url else []
     while queue and pages < source.max_pages:
         url, pages = queue.pop(0), pages + 1
         entries, children = parse_sitemap(_fetch(fetcher, url), url)
         yield from entries
         queue += children
-    queue, seen = list(source.start_urls), set(source.start_urls)
+    queue = [strip_userinfo(u) for u in source.start_urls]
+    seen = set(queue)
     while queue and pages < source.max_pages:
         url, pages = queue.pop(0), pages + 1
         entries, nxt = parse_listing(_fetch(fetcher, url), url, source.link_pattern)
@@ -172,10 +189,17 @@ def _walk(source: WebSource, fetcher: Fetcher) -> Iterator[Entry]:
 
 
 def discover(source: WebSource, fetcher: Fetcher) -> list[Entry]:
-    """Up to `max_items` distinct articles (by canonical URL; the first listing of each wins)."""
+    """Up to `max_items` distinct articles (by canonical URL; the first listing of each wins); none
+    raises DiscoveryError unless the source has `allow_empty`."""
     found: dict[str, Entry] = {}
     for entry in _walk(source, fetcher):
         found.setdefault(canonical_url(entry.url), entry)
         if len(found) >= source.max_items:
             break
+    if not found and not source.allow_empty:
+        urls = ", ".join(redact_url(u) for u in source.listing_urls)
+        raise DiscoveryError(
+            f"no article found at {urls}: a listing that lists nothing is taken for a broken one (an HTML "
+            "page answering 200, a moved URL); set allow_empty: true if the source may list nothing"
+        )
     return list(found.values())

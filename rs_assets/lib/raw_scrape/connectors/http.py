@@ -5,10 +5,15 @@ concurrency cap, retries with exponential backoff honouring `Retry-After`, manua
 checked again), a streamed byte cap, an overall deadline, X-Robots-Tag `noai`, and a content-type
 check. Every outcome is a `Fetched` with a `raw_scrape.status` code, never an exception, and an error
 text passed through `redact_url` (no userinfo or signed-URL tokens in stored errors).
+
+A URL's "user:pass@" is never sent as such: it is stripped from every URL, and only a web source's own
+feed/sitemap/start URLs send theirs, as HTTP Basic on their first hop (no redirect, pagination page,
+article or image of the same host gets them). `max_requests_per_run` bounds what one run sends.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +26,7 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from rs_assets.lib.raw_scrape.connectors.common import redact_url
+from rs_assets.lib.raw_scrape.connectors.common import redact_url, strip_userinfo, userinfo
 from rs_assets.lib.raw_scrape.connectors.guard import BlockedAddress, GuardedTransport, resolve
 from rs_assets.lib.raw_scrape.connectors.media import (
     SNIFF_BYTES,
@@ -135,6 +140,13 @@ class Fetcher:
         self._refusals: dict[str, tuple[str, str] | None] = {}
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
+        self._sent = 0
+        self._auth: dict[str, str] = {}  # configured URL (userinfo stripped) -> its Authorization
+        for listed in source.listing_urls if isinstance(source, WebSource) else []:
+            credentials = userinfo(listed)
+            if credentials is not None:
+                token = base64.b64encode(":".join(credentials).encode()).decode()
+                self._auth[strip_userinfo(listed)] = f"Basic {token}"
 
     def __enter__(self) -> Fetcher:
         return self
@@ -146,22 +158,24 @@ class Fetcher:
         return bounded_map(fn, items, self.source.workers)
 
     def get(self, url: str, accept: Accept = "image", validators: dict[str, str] | None = None) -> Fetched:
-        """GET `url`; `validators` (etag, last_modified) make it conditional (304 -> not_modified)."""
+        """GET `url` (its userinfo stripped); `validators` (etag, last_modified) make it conditional
+        (304 -> not_modified)."""
         headers = {}
         if validators and validators.get("etag"):
             headers["If-None-Match"] = validators["etag"]
         if validators and validators.get("last_modified"):
             headers["If-Modified-Since"] = validators["last_modified"]
-        current = url
-        for _ in range(self.source.max_redirects + 1):
+        url = current = strip_userinfo(url)
+        for hop in range(self.source.max_redirects + 1):
             result = self._refused(current, check_robots=accept != "robots")
             if result is None:
-                result = self._attempts(current, accept, headers)
+                auth = self._auth.get(url) if hop == 0 else None
+                result = self._attempts(current, accept, headers | ({"Authorization": auth} if auth else {}))
             if result.location is None:
                 if result.error:
                     result.error = redact_url(result.error)
                 return result
-            current = result.location
+            current = strip_userinfo(result.location)
         return Fetched(
             url,
             "http_error",
@@ -182,7 +196,12 @@ class Fetcher:
         refusal = self._address_refusal(parsed)
         if refusal:
             return Fetched(url, refusal[0], error=refusal[1])
-        if check_robots and not self._robots_for(parsed).can_fetch(self.source.user_agent, url):
+        if not check_robots:
+            return None
+        robots = self._robots_for(parsed)
+        if robots is None:
+            return self._capped(url)
+        if not robots.can_fetch(self.source.user_agent, url):
             return Fetched(url, "robots_disallowed", error=f"robots.txt disallows {parsed.raw_path.decode()}")
         return None
 
@@ -199,19 +218,25 @@ class Fetcher:
             self._refusals[key] = verdict
         return self._refusals[key]
 
-    def _robots_for(self, url: httpx.URL) -> RobotFileParser:
+    def _robots_for(self, url: httpx.URL) -> RobotFileParser | None:
+        """The origin's robots.txt rules; None when the request cap left them unread."""
         origin = f"{url.scheme}://{url.netloc.decode()}"
         with self._lock:
             lock = self._robots_locks.setdefault(origin, threading.Lock())
         with lock:
             if origin not in self._robots:
-                self._robots[origin] = self._load_robots(origin, url.host)
+                parser = self._load_robots(origin, url.host)
+                if parser is None:
+                    return None
+                self._robots[origin] = parser
         return self._robots[origin]
 
-    def _load_robots(self, origin: str, host: str) -> RobotFileParser:
+    def _load_robots(self, origin: str, host: str) -> RobotFileParser | None:
         """RFC 9309: 4xx means no rules; 5xx or unreachable means disallow everything."""
         parser = RobotFileParser(f"{origin}/robots.txt")
         result = self.get(f"{origin}/robots.txt", accept="robots")
+        if result.status == "request_cap":
+            return None
         if result.status == "ok" and result.content is not None:
             parser.parse(result.content.decode("utf-8", "replace").splitlines())
             delay = parser.crawl_delay(self.source.user_agent)
@@ -231,9 +256,24 @@ class Fetcher:
             return self._hosts[host]
 
     # -- sending ------------------------------------------------------------------------------------
+    def _spend(self) -> bool:
+        """Count one request against `max_requests_per_run`; False when the run has none left."""
+        with self._lock:
+            cap = self.source.max_requests_per_run
+            if cap is not None and self._sent >= cap:
+                return False
+            self._sent += 1
+            return True
+
+    def _capped(self, url: str) -> Fetched:
+        cap = self.source.max_requests_per_run
+        return Fetched(url, "request_cap", error=f"max_requests_per_run {cap} reached; requested next run")
+
     def _attempts(self, url: str, accept: Accept, headers: dict[str, str]) -> Fetched:
         host = self._host(httpx.URL(url).host)
         for attempt in range(self.source.retries + 1):
+            if not self._spend():
+                return self._capped(url)
             with host.slot():
                 result = self._once(url, accept, headers)
             retryable = result.status in ("timeout", "connection_error") or result.http_status in RETRY_HTTP

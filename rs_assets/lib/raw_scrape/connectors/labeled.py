@@ -1,6 +1,8 @@
-"""`kind: labeled`: label-only RS sets (UCM, AID, RESISC45, BigEarthNet, FMoW style).
+"""`kind: labeled`: public RS datasets as they are downloaded, one record per image.
 
-A folder of class subfolders (label = first folder name), or an `index` CSV/Parquet with `path`,
+The source's `format` (registry: `raw_scrape/formats`) lists the images and what their annotations say;
+this module reads the files safely and builds the records. `folders`: class subfolders (label = first
+folder name); `index` (or `index:` set): a CSV/Parquet with `path`,
 `labels` ("a;b", "a,b", "a|b" or a JSON list) and optional `lat`, `lon`, `date`, `gsd_m`, `sensor`,
 `cloud_cover`, `boxes` (JSON list of {"cls", "bbox": [x1, y1, x2, y2]} in pixels); other columns go to
 `extra`; a malformed `labels` or `boxes` cell empties that field and says why in
@@ -23,9 +25,10 @@ from typing import Any
 
 from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.raw_scrape.connectors.common import item_year, parse_datetime, row_latlon, to_float
-from rs_assets.lib.raw_scrape.connectors.files import BadRow, Row, bad_row_item, read_rows
+from rs_assets.lib.raw_scrape.connectors.files import BadRow, bad_row_item
 from rs_assets.lib.raw_scrape.connectors.http import bounded_map
 from rs_assets.lib.raw_scrape.connectors.media import SNIFF_BYTES, image_format
+from rs_assets.lib.raw_scrape.formats import FORMATS
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import LabeledSource
 
@@ -43,6 +46,10 @@ _KNOWN = {
     "sensor",
     "boxes",
     "cloud_cover",
+    "objects",
+    "ref_captions",
+    "ref_qa",
+    "extra",
 }
 Outcome = tuple[str, str | None, bytes | None]
 
@@ -174,6 +181,11 @@ def walk_s3(root: str) -> Iterator[str]:
             yield rel
 
 
+def image_root(source: LabeledSource) -> str:
+    """The folder image paths are relative to: `images`, else `path`."""
+    return source.images or source.path or ""
+
+
 def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawItem | None:
     """Metadata record of one file (folder walk or index row) for partition `year`, not yet read."""
     when = parse_datetime(row.get("date"))
@@ -182,13 +194,16 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
     rel = str(row["path"]) if row.get("path") else None
     folder = rel.split("/")[0] if rel and "/" in rel else None
     latlon = row_latlon(row)
-    extra = {k: v for k, v in row.items() if k not in _KNOWN and v is not None}
+    extra = {
+        **(row.get("extra") or {}),
+        **{k: v for k, v in row.items() if k not in _KNOWN and v is not None},
+    }
     try:
         labels = parse_labels(row["labels"]) if "labels" in row else [folder] if folder else []
     except (ValueError, TypeError) as exc:  # a bad label cell costs the labels, not the image
         labels, extra["labels_error"] = [], f"{type(exc).__name__}: {exc}"
     try:
-        objects = parse_boxes(row.get("boxes"))
+        objects = list(row["objects"]) if "objects" in row else parse_boxes(row.get("boxes"))
     except (ValueError, KeyError, TypeError) as exc:
         objects, extra["boxes_error"] = [], f"{type(exc).__name__}: {exc}"
     return RawItem(
@@ -198,6 +213,8 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
         captured_at=when,
         labels=labels,
         objects=objects,
+        ref_captions=list(row.get("ref_captions") or []),
+        ref_qa=list(row.get("ref_qa") or []),
         lat=latlon[0] if latlon else None,
         lon=latlon[1] if latlon else None,
         extra=extra,
@@ -210,39 +227,40 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
 
 
 def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> Iterator[RawItem]:
-    """Every file of `year` with its labels; `url` is the path relative to the source root."""
-    is_s3 = source.path.startswith("s3://")
-    root_path = Path(source.path).expanduser().resolve()
+    """Every image of `year` with its annotations; `url` is the path relative to the image root."""
+    root = image_root(source)
+    is_s3 = root.startswith("s3://")
+    root_path = Path(root).expanduser().resolve()
+    fmt = FORMATS["index" if source.index else source.format].load()
+    custom = getattr(fmt, "read", None)
 
     def read(item: RawItem) -> RawItem:
         if item.status != "ok":
             return item
+        rel = item.url or ""
         status, error, content = (
-            read_s3(source.path, item.url or "", source.max_bytes)
+            custom(source, rel)
+            if custom
+            else read_s3(root, rel, source.max_bytes)
             if is_s3
-            else read_local(root_path, item.url or "", source.max_bytes)
+            else read_local(root_path, rel, source.max_bytes)
         )
         return dataclasses.replace(item, status=status, error=error, content=content)
 
     def items() -> Iterator[RawItem]:
-        if source.index:
-            index = (
-                source.index if source.index.startswith(("s3://", "/")) else f"{source.path}/{source.index}"
-            )
-            rows: Iterator[Row] = read_rows(index)
-        else:
-            if not is_s3 and not root_path.is_dir():
-                raise FileNotFoundError(f"source {name!r}: folder {source.path} does not exist")
-            rows = ({"path": rel} for rel in (walk_s3(source.path) if is_s3 else walk_local(root_path)))
         seen: set[str] = set()
-        for row in rows:
-            item = (
-                bad_row_item(row, year, source.default_year)
-                if isinstance(row, BadRow)
-                else labeled_item(source, year, row)
-            )
-            if item is not None and item.native_id not in seen:
-                seen.add(item.native_id)
-                yield item
+        try:
+            rows = fmt.rows(source)
+            for row in rows:
+                item = (
+                    bad_row_item(row, year, source.default_year)
+                    if isinstance(row, BadRow)
+                    else labeled_item(source, year, row)
+                )
+                if item is not None and item.native_id not in seen:
+                    seen.add(item.native_id)
+                    yield item
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"source {name!r}: {exc}") from None
 
     yield from bounded_map(read, items(), READ_WORKERS)

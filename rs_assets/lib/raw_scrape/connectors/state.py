@@ -5,6 +5,8 @@ from the content-addressed store; URLs stored without validators are trusted as 
 requested at all. One gzip JSON per (source, year): partitions never write each other's state, and a
 crash loses at most `SAVE_EVERY_S` of entries (their images are simply fetched again). Saving on a
 clock, not every N entries, keeps a million-URL partition from rewriting its index thousands of times.
+A file that cannot be read (truncated, corrupt) is a miss for every URL, logged and rewritten. Keys
+are URLs without userinfo: no credentials in the state.
 """
 
 from __future__ import annotations
@@ -12,18 +14,39 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 from rs_assets.lib.lake import Lake, image_key
-from rs_assets.lib.raw_scrape.connectors.common import redact_url
+from rs_assets.lib.raw_scrape.connectors.common import redact_url, strip_userinfo
 from rs_assets.lib.raw_scrape.connectors.http import Accept, Fetched, Fetcher
 from rs_assets.lib.raw_scrape.rows import probe
 from rs_assets.lib.records import RawItem, image_id
 
 SAVE_EVERY_S = 60.0
+log = logging.getLogger(__name__)
+
+
+def _load(lake: Lake, key: str) -> dict[str, dict[str, Any]] | None:
+    """The entries stored at `key` ({} when there is none), or None when the file is unreadable."""
+    if not lake.has(key):
+        return {}
+    try:
+        entries = json.loads(gzip.decompress(lake.read_bytes(key)))
+        if not isinstance(entries, dict) or not all(isinstance(v, dict) for v in entries.values()):
+            raise ValueError("not a mapping of URL -> entry")
+    except (OSError, EOFError, ValueError, zlib.error) as exc:  # truncated gzip, bad JSON or UTF-8
+        log.warning(
+            "HTTP state %s is unreadable (%s): every URL is requested as new, the file rewritten",
+            lake.uri(key),
+            exc,
+        )
+        return None
+    return entries
 
 
 class HttpState:
@@ -32,11 +55,10 @@ class HttpState:
     def __init__(self, lake: Lake, source: str, year: int) -> None:
         self.lake = lake
         self.key = f"state/http/{source}/{year}.json.gz"
-        self.entries: dict[str, dict[str, Any]] = (
-            json.loads(gzip.decompress(lake.read_bytes(self.key))) if lake.has(self.key) else {}
-        )
+        entries = _load(lake, self.key)
+        self.entries: dict[str, dict[str, Any]] = entries or {}
         self._lock = threading.Lock()
-        self._unsaved = 0
+        self._unsaved = 0 if entries is not None else 1  # an unreadable file is rewritten on save
         self._saved_at = time.monotonic()
 
     def __enter__(self) -> HttpState:
@@ -47,11 +69,12 @@ class HttpState:
 
     def get(self, url: str) -> dict[str, Any] | None:
         with self._lock:
-            return self.entries.get(url)
+            return self.entries.get(strip_userinfo(url))
 
     def put(self, url: str, result: Fetched, **values: Any) -> None:
+        entry = {"etag": result.etag, "last_modified": result.last_modified, **values}
         with self._lock:
-            self.entries[url] = {"etag": result.etag, "last_modified": result.last_modified, **values}
+            self.entries[strip_userinfo(url)] = entry
             self._unsaved += 1
             due = time.monotonic() - self._saved_at >= SAVE_EVERY_S
         if due:
@@ -105,7 +128,8 @@ def fetch_page(
 def attach_image(fetcher: Fetcher, state: HttpState, item: RawItem) -> RawItem:
     """`item` (metadata of an image record) completed with its download outcome and bytes."""
     result = fetch_image(fetcher, state, item.url or "")
-    extra = {**item.extra, "final_url": redact_url(result.url)} if result.url != item.url else item.extra
+    moved = result.url != strip_userinfo(item.url or "")
+    extra = {**item.extra, "final_url": redact_url(result.url)} if moved else item.extra
     return dataclasses.replace(
         item,
         status=result.status,

@@ -1,8 +1,9 @@
 """`kind: web`: GAIA-style article scraping. One record per (article, content image).
 
 Flow: discover articles (feed/sitemap/listing) -> drop those the listing dates to another year (no
-request) -> fetch and parse pages -> one record per image, downloaded concurrently. Pages that fail,
-are refused, or hold no image are records too (status says why), so nothing disappears silently.
+request) -> fetch and parse pages -> one record per image (at most `max_images_per_item`), downloaded
+concurrently. Pages that fail, are refused, hold no image or more images than the cap are records too
+(status says why), so nothing disappears silently.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def page_items(
     if not images:
         error = "no content image on the page"
         return [RawItem(native_id=page_url, status="no_image", error=error, extra=place, **common)]
-    return [
+    cap = source.max_images_per_item
+    records = [
         RawItem(
             native_id=f"{page_url}#image={canonical_url(img['url'])}",
             url=img["url"],
@@ -72,8 +74,20 @@ def page_items(
             extra=place | ({"caption": img["caption"]} if img["caption"] else {}),
             **common,
         )
-        for img in images
+        for img in images[:cap]
     ]
+    if len(images) > cap:  # one row says what was left: a page of 160k <img> costs `cap` requests
+        over = len(images) - cap
+        records.append(
+            RawItem(
+                native_id=f"{page_url}#images-over-cap",
+                status="item_image_cap",
+                error=f"{over} more content images than max_images_per_item {cap}: not requested",
+                extra=place | {"images_over_cap": over},
+                **common,
+            )
+        )
+    return records
 
 
 def fetch_web(name: str, source: WebSource, year: int, lake: Lake) -> Iterator[RawItem]:

@@ -1,0 +1,42 @@
+"""The labeled-dataset format registry: how each public RS dataset lays out images and annotations.
+
+A format is one entry here plus its module, which exposes `rows(source) -> Iterator[Row]`: one dict
+per image with `path` (relative to the image root: `images`, else `path`) and what the annotations
+say of it (`labels`, `objects` as {cls, bbox [x1, y1, x2, y2], poly?, description?} in pixels of the
+original image, `ref_captions`, `ref_qa` as {question, answer, type}, `date`, `lat`, `lon`, `gsd_m`,
+`sensor`, `extra`), or a `BadRow` naming the file and line that could not be read. A module may also
+expose `read(source, path) -> (status, error, bytes)` when an image is not one file (BigEarthNet band
+folders). Modules are imported by name when used, so the sources schema can list the formats
+without importing their parsers.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Rows = Callable[[Any], Iterator[Any]]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    description: str
+    module: str  # under rs_assets.lib.raw_scrape.formats
+
+    def load(self) -> Any:
+        return importlib.import_module(f"{__name__}.{self.module}")
+
+
+_ORDER = (
+    Format(
+        "folders",
+        "class subfolders, flat or nested (the hierarchy, leaf last); UCM, AID, MillionAID",
+        "folders",
+    ),
+    Format("index", "a CSV/Parquet index of path, labels, coordinates, dates, boxes", "index"),
+)
+FORMATS: dict[str, Format] = {f.name: f for f in _ORDER}
+LabeledFormat = Literal[tuple(FORMATS)]  # type: ignore[valid-type]  # the sources YAML `format:` values
