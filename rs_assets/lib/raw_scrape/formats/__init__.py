@@ -7,7 +7,8 @@ original image, `ref_captions`, `ref_qa` as {question, answer, type}, `date`, `l
 `sensor`, `extra`), or a `BadRow` naming the file and line that could not be read. A module may also
 expose `read(source, path) -> (status, error, bytes)` when an image is not one file (BigEarthNet band
 folders). Modules are imported by name when used, so the sources schema can list the formats
-without importing their parsers.
+without importing their parsers. `auto` is no parser: `auto.resolve(source)` picks one of the others
+from the files present before any row is read.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ _ORDER = (
         "folders",
     ),
     Format("index", "a CSV/Parquet index of path, labels, coordinates, dates, boxes", "index"),
+    Format(
+        "bigearthnet",
+        "BigEarthNet v1.0 Sentinel-2 patch folders: one record per patch, B04/B03/B02 composite, labels JSON",
+        "bigearthnet",
+    ),
+    Format(
+        "auto", "opt-in: the layout recognised from the files present (raw_scrape/formats/auto.py)", "auto"
+    ),
 )
 FORMATS: dict[str, Format] = {f.name: f for f in _ORDER}
 LabeledFormat = Literal[tuple(FORMATS)]  # type: ignore[valid-type]  # the sources YAML `format:` values
