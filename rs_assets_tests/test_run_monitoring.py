@@ -22,7 +22,7 @@ from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 
-from rs_assets.defs.common import PARTITIONS
+from rs_assets.defs.project import load_project
 
 REPO = Path(__file__).parents[1]
 POOL = "image_clusters"
@@ -152,7 +152,7 @@ def submit(
         status=None,
         root_run_id=None,
         parent_run_id=None,
-        tags={**job.tags, **PARTITIONS.get_tags_for_partition_key(KEY)},
+        tags={**job.tags, **load_project().partitions.get_tags_for_partition_key(KEY)},
         job_snapshot=job.job_snapshot,
         execution_plan_snapshot=plan.execution_plan_snapshot,
         parent_job_snapshot=job.parent_job_snapshot,
