@@ -4,9 +4,9 @@ in metres) and decimated bands for formats the numpy TIFF reader does not decode
 opening them in GDAL, ~10x cheaper; pyproj maps the centre either way.
 
 Both come with the optional `geo` extra (`pip install 'rs_assets[geo]'`; the wheels ship GDAL and PROJ).
-Without it every function here answers with the reason instead of raising, so a GeoTIFF is still
-ingested, only not georeferenced. Imports are made per call (a dictionary lookup once loaded), so the
-product imports without the extra.
+Without it `georeference` answers with the reason and `read_bands` raises ValueError naming it, so a
+GeoTIFF is still ingested, only not georeferenced (callers of `centre_latlon` check `missing_extra`).
+Imports are made per call (a dictionary lookup once loaded), so the product imports without the extra.
 """
 
 from __future__ import annotations
@@ -59,12 +59,12 @@ def missing_extra() -> str | None:
 
 
 @lru_cache(maxsize=64)
-def _crs_facts(wkt: str) -> tuple[Any, bool, float]:
+def _crs_facts(crs_text: str) -> tuple[Any, bool, float]:
     """(transformer to WGS84 lon/lat, geographic?, CRS unit in metres or degrees). pyproj >= 3.1
     transformers are thread-safe, so one per CRS serves the reading threads."""
     from pyproj import CRS, Transformer
 
-    crs = CRS.from_user_input(wkt)
+    crs = CRS.from_user_input(crs_text)
     unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
     geographic = bool(crs.is_geographic)
     transformer = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
@@ -122,13 +122,16 @@ def _georef(dataset: Any) -> Georef:
 
 
 def _from_tags(content: bytes) -> Georef | None:
-    """Georef of a TIFF from its tags alone (`geo.geotiff_keys`), None when GDAL has to open it."""
+    """Georef of a TIFF from its tags alone (`geo.geotiff_keys`): NO_CRS for a plain TIFF (with or
+    without the extra), None when GDAL has to open it."""
     try:
         ifd = read_ifd(io.BytesIO(content))
     except Exception:  # a broken header: GDAL's answer names the problem
         return None
     if not has_geo_tags(ifd):
         return Georef(error=NO_CRS)
+    if reason := missing_extra():
+        return Georef(error=reason)
     keys = geokeys(ifd)
     if keys is None:
         return None
@@ -138,10 +141,10 @@ def _from_tags(content: bytes) -> Georef | None:
 def georeference(content: bytes) -> Georef:
     """Georef of a TIFF/JP2 held in memory; never raises (the reason is in `error`). Ordinary GeoTIFFs
     are read from their tags, everything else (JPEG 2000, user-defined CRSs, GCPs) by GDAL."""
-    if reason := missing_extra():
-        return Georef(error=reason)
     if content[:4] in TIFF_MAGIC and (fast := _from_tags(content)) is not None:
         return fast
+    if reason := missing_extra():
+        return Georef(error=reason)
     import rasterio
     from rasterio.errors import RasterioError
 
