@@ -26,8 +26,8 @@ from typing import Any
 from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.raw_scrape.connectors.common import item_year, parse_datetime, row_latlon, to_float
 from rs_assets.lib.raw_scrape.connectors.files import BadRow, bad_row_item
-from rs_assets.lib.raw_scrape.connectors.http import bounded_map
 from rs_assets.lib.raw_scrape.connectors.media import SNIFF_BYTES, image_format
+from rs_assets.lib.raw_scrape.connectors.politeness import bounded_map
 from rs_assets.lib.raw_scrape.formats import FORMATS
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import LabeledSource
