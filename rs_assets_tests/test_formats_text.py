@@ -3,14 +3,23 @@ their bad entries as rows, through fetch_items, a real Dagster materialize and t
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+from PIL import Image
+
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.raw_scrape.connectors import fetch_items
+from rs_assets.lib.raw_scrape.connectors.files import BadRow
+from rs_assets.lib.raw_scrape.formats.json_entries import CHUNK, list_entries
 from rs_assets.lib.raw_scrape.rows import to_row
 from rs_assets.lib.records import RawItem
-from rs_assets.lib.sources import parse_sources
+from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import image_bytes
 
 
@@ -41,3 +50,319 @@ def test_index_cells_of_ref_captions_and_ref_qa_are_parsed(tmp_path: Path) -> No
     assert to_row("legacy", a)[0]["ref_qa"] == [water]
     assert b.status == "ok" and b.ref_captions == ["two roads", "a crossing"] and b.ref_qa == []
     assert b.extra["ref_qa_error"].startswith("JSONDecodeError")
+
+
+def texture(seed: int, fmt: str = "JPEG", size: int = 96) -> bytes:
+    """A textured image (noise), so the pool keeps it (a flat colour is a blank tile)."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, fmt)
+    return buf.getvalue()
+
+
+def _write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data) if isinstance(data, bytes) else path.write_text(data)
+    return path
+
+
+def _statuses(got: dict[str, RawItem]) -> dict[str, str]:
+    return {k: v.status for k, v in got.items()}
+
+
+def rsicd(root: Path) -> Path:
+    """RSICD as shipped: `RSICD_images/` and `dataset_rsicd.json` (Karpathy's layout), with hostile
+    entries: a sentence without text, a missing comma (line 4), an entry without a filename (line 5), an
+    absent image, a path out of the folder, and a file listed again under another split."""
+    for seed, name in enumerate(["airport_1.jpg", "beach_2.jpg", "bridge_3.jpg", "stray_9.jpg"], 1):
+        _write(root / "RSICD" / "RSICD_images" / name, texture(seed))
+    _write(root / "RSICD" / "RSICD_images" / "readme.txt", "not an image, not a record")
+    _write(root / "secret" / "key.jpg", texture(99))
+    entries = [
+        '{"filename": "airport_1.jpg", "imgid": 0, "split": "train", "sentences": [{"raw": "many planes are '
+        'parked near a terminal ."}, {"raw": "many planes are parked near a terminal ."}, {"tokens": ["an", '
+        '"airport", "with", "a", "runway"]}, {"raw": 3}], "sentids": [0, 1, 2, 3]}',
+        '{"filename": "beach_2.jpg", "imgid": 1, "split": "test", "sentences": [{"raw": "waves on a beach ."}]}',
+        '{"filename": "bridge_3.jpg" "imgid": 2, "split": "val", "sentences": []}',
+        '{"imgid": 3, "split": "val", "sentences": [{"raw": "a caption of no image"}]}',
+        '{"filename": "missing_4.jpg", "imgid": 4, "split": "val", "sentences": [{"raw": "a river ."}]}',
+        '{"filename": "../../secret/key.jpg", "imgid": 5, "split": "train", "sentences": [{"raw": "x"}]}',
+        '{"filename": "airport_1.jpg", "imgid": 6, "split": "test", "sentences": [{"raw": "a terminal ."}]}',
+    ]
+    text = '{"images": [\n' + ",\n".join(entries) + '\n], "dataset": "rsicd"}\n'
+    return _write(root / "RSICD" / "dataset_rsicd.json", text)
+
+
+def test_karpathy_rsicd_with_its_bad_entries(tmp_path: Path) -> None:
+    annotations = rsicd(tmp_path)
+    images = tmp_path / "RSICD" / "RSICD_images"
+    got = _fetch(_source(format="karpathy", images=str(images), annotations=str(annotations)), tmp_path)
+    name = str(annotations)
+    assert _statuses(got) == {
+        "airport_1.jpg": "ok",
+        "beach_2.jpg": "ok",
+        f"{name}:4": "invalid_row",
+        f"{name}:5": "invalid_row",
+        "missing_4.jpg": "missing_image",
+        "../../secret/key.jpg": "outside_root",
+        "bridge_3.jpg": "no_annotation",  # its entry is the broken line 4: both recorded
+        "stray_9.jpg": "no_annotation",
+    }
+    airport = got["airport_1.jpg"]
+    assert airport.content == (images / "airport_1.jpg").read_bytes() and airport.labels == []
+    assert airport.ref_captions == [
+        "many planes are parked near a terminal .",
+        "an airport with a runway",
+        "a terminal .",
+    ]
+    assert airport.extra["split"] == "train" and airport.extra["splits"] == ["train", "test"]
+    assert airport.extra["entries"] == 2 and airport.extra["imgid"] == 0
+    assert airport.extra["annotation_errors"] == [f"{name}:2: sentence 3 has no raw text or tokens"]
+    assert got["beach_2.jpg"].extra == {"split": "test", "imgid": 1}
+    assert "not JSON" in got[f"{name}:4"].error and "without a filename" in got[f"{name}:5"].error
+    missing = got["missing_4.jpg"]
+    assert (
+        missing.content is None and missing.ref_captions == ["a river ."] and missing.extra["split"] == "val"
+    )
+    assert got["../../secret/key.jpg"].content is None  # refused on the text, never read
+    assert got["stray_9.jpg"].content is None and got["stray_9.jpg"].error.startswith("no annotation")
+
+
+def test_karpathy_finds_dataset_json_and_joins_filepath(tmp_path: Path) -> None:
+    """UCM-captions: `dataset.json` next to `imgs/` is found from `path`; a COCO-style `filepath` is the
+    subfolder of the file name, so equal file names in two folders are two images."""
+    root = tmp_path / "UCM_captions"
+    _write(root / "imgs" / "1.tif", texture(1, "TIFF"))
+    _write(root / "imgs" / "val" / "1.tif", texture(2, "TIFF"))
+    _write(
+        root / "dataset.json",
+        '{"images": [{"filename": "1.tif", "split": "train", "sentences": [{"raw": "a dense residential area"}]},'
+        ' {"filepath": "val", "filename": "1.tif", "sentences": [{"raw": "two tennis courts"}]}]}',
+    )
+    got = _fetch(_source(format="karpathy", path=str(root), images=str(root / "imgs")), tmp_path)
+    assert _statuses(got) == {"1.tif": "ok", "val/1.tif": "ok"}
+    assert (
+        got["1.tif"].ref_captions == ["a dense residential area"] and got["1.tif"].extra["split"] == "train"
+    )
+    assert got["val/1.tif"].ref_captions == ["two tennis courts"] and "split" not in got["val/1.tif"].extra
+
+
+@pytest.mark.parametrize("chunk", [7, 64, CHUNK])
+def test_json_list_entries_stream_and_resynchronise(tmp_path: Path, chunk: int) -> None:
+    """Entries are read one at a time whatever the window: a member before the list is skipped, brackets
+    inside strings do not end an entry, a malformed entry costs itself (named by line), a missing comma
+    nothing, and an entry or number longer than the window is read whole."""
+    long = "x" * 300
+    text = (
+        '{\n  "dataset": "rsicd",\n  "images": [\n'
+        '    {"filename": "a.jpg", "n": 1},\n'
+        '    {"filename": "b.jpg", "text": "a \\"quoted\\" ] } , string"},\n'
+        '    {"filename": "c.jpg" "n": 3},\n'
+        f'    {{"filename": "d.jpg", "long": "{long}"}},\n'
+        '    {"filename": "e.jpg", "n": 5}\n'
+        '    {"filename": "f.jpg", "n": 6},\n'
+        "    12345678901234,\n"
+        '    {"filename": "g.jpg", "n": 7}\n  ]\n}\n'
+    )
+    plain = _write(tmp_path / "dataset.json", text)
+    packed = tmp_path / "dataset.json.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    for path in (plain, packed):
+        got = list(list_entries(str(path), "images", chunk=chunk))
+        assert [
+            g if isinstance(g, BadRow) else (g[0], g[1] if isinstance(g[1], int) else g[1]["filename"])
+            for g in got
+        ] == [
+            (4, "a.jpg"),
+            (5, "b.jpg"),
+            BadRow(str(path), 6, "not JSON (Expecting ',' delimiter)"),
+            (7, "d.jpg"),
+            (8, "e.jpg"),
+            (9, "f.jpg"),
+            (10, 12345678901234),
+            (11, "g.jpg"),
+        ]
+        assert got[3][1]["long"] == long
+
+
+def test_json_files_that_hold_no_list_or_end_early(tmp_path: Path) -> None:
+    def entries(text: str) -> list[Any]:
+        return list(list_entries(str(_write(tmp_path / "a.json", text)), "images", chunk=16))
+
+    name = str(tmp_path / "a.json")
+    assert entries('{"images": [{"filename": "a.jpg"},\n {"filename": "b.j') == [
+        (1, {"filename": "a.jpg"}),
+        BadRow(name, 2, "not JSON (Unterminated string starting at); the file ends here"),
+    ]
+    assert entries("[1, 2]") == [BadRow(name, 1, "not a JSON object holding 'images'")]
+    assert entries('{"other": [],\n "more": {"a": 1}}') == [BadRow(name, 2, "no 'images' list in the file")]
+    assert entries('{"images": {"a": 1}}') == [BadRow(name, 1, "'images' is not a list")]
+    assert entries('{"images": [{"a": 1}') == [
+        (1, {"a": 1}),
+        BadRow(name, 1, "the file ends inside the 'images' list"),
+    ]
+    assert entries("") == [BadRow(name, 1, "not a JSON object holding 'images'")]
+
+
+def skyscript(root: Path) -> Path:
+    """SkyScript as shipped: `images2/...jpg`, `meta2/...pickle`, and the caption CSVs with `filepath`,
+    `title`, `title_multi_objects`; rows of one image apart, an absolute path inside the folder, bad rows."""
+    base = root / "SkyScript"
+    for seed, name in enumerate(["a1_CH_19.jpg", "a2_CH_19.jpg", "a3_NAIP_20.jpg"], 1):
+        _write(base / "images2" / name, texture(seed))
+    _write(base / "meta2" / "a1_CH_19.pickle", b"\x80\x04N.")
+    _write(
+        base / "SkyScript_train_top30pct.csv",
+        "filepath,title,title_multi_objects\n"
+        "images2/a1_CH_19.jpg,a golf course,a golf course next to a road\n"
+        "images2/a2_CH_19.jpg,a parking lot,\n"
+        "images2/bad.jpg,x,y,z\n"
+        f"{base}/images2/a2_CH_19.jpg,a car park,\n"
+        ",a caption of no image,\n"
+        "/elsewhere/x.jpg,outside,\n"
+        "images2/a1_CH_19.jpg,a golf course,\n",
+    )
+    _write(
+        base / "SkyScript_val_5K_filtered_by_CLIP_openai.csv",
+        'filepath,title,title_multi_objects,lat,lon\nimages2/gone.jpg,"a lake, frozen",,46.5,7.5\n',
+    )
+    return base
+
+
+def test_captions_csv_skyscript(tmp_path: Path) -> None:
+    base = skyscript(tmp_path)
+    source = _source(
+        format="captions_csv",
+        path=str(base),
+        annotations="SkyScript_*.csv",
+        caption_column=["title", "title_multi_objects"],
+    )
+    got = _fetch(source, tmp_path)
+    train = str(base / "SkyScript_train_top30pct.csv")
+    assert _statuses(got) == {
+        f"{train}:4": "invalid_row",
+        f"{train}:5": "invalid_row",
+        "images2/a1_CH_19.jpg": "ok",
+        "images2/a2_CH_19.jpg": "ok",
+        "/elsewhere/x.jpg": "outside_root",
+        "images2/gone.jpg": "missing_image",
+        "images2/a3_NAIP_20.jpg": "no_annotation",  # the pickle beside the images is no image: no row
+    }
+    assert "4 cells, the header has 3" in got[f"{train}:4"].error
+    assert "data row 5 has no 'filepath'" in got[f"{train}:5"].error
+    golf, parking = got["images2/a1_CH_19.jpg"], got["images2/a2_CH_19.jpg"]
+    assert golf.ref_captions == ["a golf course", "a golf course next to a road"] and golf.labels == []
+    assert golf.extra == {"split": "train", "entries": 2}
+    assert parking.ref_captions == ["a parking lot", "a car park"] and parking.content
+    gone = got["images2/gone.jpg"]
+    assert gone.ref_captions == ["a lake, frozen"] and gone.extra["split"] == "val" and gone.lon == 7.5
+
+
+def test_captions_csv_column_names_are_checked(tmp_path: Path) -> None:
+    base = skyscript(tmp_path)
+    source = _source(format="captions_csv", path=str(base), annotations="SkyScript_train_top30pct.csv")
+    assert _fetch(source, tmp_path)["images2/a1_CH_19.jpg"].ref_captions == ["a golf course"]  # `title`
+    wrong = _source(format="captions_csv", path=str(base), annotations="*.csv", caption_column="caption")
+    with pytest.raises(
+        ValueError, match=r"SkyScript_train_top30pct.csv: no column 'caption' \(it has 'filepath'"
+    ):
+        _fetch(wrong, tmp_path)
+    with pytest.raises(ValueError, match="captions_csv needs `annotations:`"):
+        _fetch(_source(format="captions_csv", path=str(base)), tmp_path)
+    with pytest.raises(SourcesConfigError, match="caption_column"):
+        _source(format="captions_csv", path=str(base), annotations="a.csv", caption_column=3)
+
+
+def _json(path: Path, key: str, entries: list[dict[str, Any]]) -> None:
+    _write(path, json.dumps({key: entries}, indent=1))
+
+
+def rsvqa_lr(root: Path) -> Path:
+    """RSVQA-LR as on Zenodo: `Images_LR/{id}.tif` and `LR_split_<split>_{questions,answers,images}.json`,
+    each listing the whole dataset with `active` marking the split's entries."""
+    base = root / "RSVQA_LR"
+    for image in range(4):
+        _write(base / "Images_LR" / f"{image}.tif", texture(image, "TIFF"))
+    questions = [
+        {"id": 0, "img_id": 0, "type": "presence", "question": "Is there a road?", "answers_ids": [0]},
+        {
+            "id": 1,
+            "img_id": 0,
+            "type": "count",
+            "question": "How many buildings are there?",
+            "answers_ids": [1],
+        },
+        {
+            "id": 2,
+            "img_id": 1,
+            "type": "rural_urban",
+            "question": "Is it a rural or an urban area?",
+            "answers_ids": [2],
+        },
+        {"id": 3, "img_id": 5, "type": "presence", "question": "Is there water?", "answers_ids": [3]},
+        {
+            "id": 4,
+            "img_id": 0,
+            "type": "comp",
+            "question": "Are there more roads than farms?",
+            "answers_ids": [9],
+        },
+        {"id": 5, "type": "presence", "question": "Is there a lake?", "answers_ids": [4]},
+    ]
+    answers = [  # question 4 names answer 9, which no entry is: it has no answer
+        {"id": 0, "question_id": 0, "answer": "yes"},
+        {"id": 1, "question_id": 1, "answer": "12"},
+        {"id": 2, "question_id": 2, "answer": "urban"},
+        {"id": 3, "question_id": 3, "answer": "no"},
+        {"id": 4, "question_id": 5, "answer": "no"},
+    ]
+    in_test = {2}
+    for split, active in (("train", lambda i: i not in in_test), ("test", lambda i: i in in_test)):
+        _json(
+            base / f"LR_split_{split}_questions.json",
+            "questions",
+            [{**q, "active": active(q["id"])} for q in questions],
+        )
+        _json(
+            base / f"LR_split_{split}_answers.json",
+            "answers",
+            [{**a, "active": active(a["id"])} for a in answers],
+        )
+    _json(
+        base / "LR_split_train_images.json",
+        "images",
+        [
+            {"id": 0, "original_name": "tile_0", "active": True, "questions_ids": [0, 1, 4]},
+            {"id": 1, "active": False},
+        ],
+    )
+    return base
+
+
+def test_rsvqa_lr(tmp_path: Path) -> None:
+    base = rsvqa_lr(tmp_path)
+    got = _fetch(_source(format="rsvqa", path=str(base)), tmp_path)
+    questions = str(base / "LR_split_train_questions.json")
+    text = (base / "LR_split_train_questions.json").read_text().split("\n")
+    starts = [number for number, line in enumerate(text, 1) if line == "  {"]  # where each entry begins
+    assert _statuses(got) == {
+        f"{questions}:{starts[5]}": "invalid_row",
+        "Images_LR/0.tif": "ok",
+        "Images_LR/5.tif": "missing_image",
+        "Images_LR/1.tif": "ok",
+        "Images_LR/2.tif": "no_annotation",
+        "Images_LR/3.tif": "no_annotation",
+    }
+    assert "question 5 has no img_id" in got[f"{questions}:{starts[5]}"].error
+    first = got["Images_LR/0.tif"]
+    assert first.ref_qa == [
+        {"question": "Is there a road?", "answer": "yes", "type": "presence"},
+        {"question": "How many buildings are there?", "answer": "12", "type": "count"},
+    ]
+    assert first.extra["split"] == "train" and first.extra["original_name"] == "tile_0" and first.labels == []
+    assert first.extra["annotation_errors"] == [f"{questions}:{starts[4]}: question 4 has no active answer"]
+    assert got["Images_LR/1.tif"].ref_qa == [
+        {"question": "Is it a rural or an urban area?", "answer": "urban", "type": "rural_urban"}
+    ]
+    assert got["Images_LR/1.tif"].extra == {"split": "test"}
+    assert got["Images_LR/5.tif"].ref_qa[0]["question"] == "Is there water?"

@@ -212,16 +212,25 @@ def image_root(source: LabeledSource) -> str:
 
 
 def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawItem | None:
-    """Metadata record of one file (folder walk or index row) for partition `year`, not yet read."""
+    """Metadata record of one file (folder walk or index row) for partition `year`, not yet read. A
+    format that decided without reading (`missing_image`, `no_annotation`...) sets `outcome`, an
+    `Outcome` tuple: the record takes its status and error and is never read."""
     when = parse_datetime(row.get("date"))
     if item_year(when, source.default_year) != year:
         return None
     rel = str(row["path"]) if row.get("path") else None
     folder = rel.split("/")[0] if rel and "/" in rel else None
     latlon = row_latlon(row)
+    outcome = row.get("outcome")
+    if not isinstance(outcome, tuple):  # only a format decides an outcome; a table column is data
+        outcome = None
     extra = {
         **(row.get("extra") or {}),
-        **{k: v for k, v in row.items() if k not in _KNOWN and v is not None},
+        **{
+            k: v
+            for k, v in row.items()
+            if k not in _KNOWN and v is not None and not (k == "outcome" and outcome)
+        },
     }
     try:
         labels = parse_labels(row["labels"]) if "labels" in row else [folder] if folder else []
@@ -252,8 +261,8 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
         sensor=row.get("sensor") or source.sensor,
         gsd_m=to_float(row.get("gsd_m", row.get("gsd"))) or source.gsd_m,
         cloud_cover=to_float(row.get("cloud_cover")),
-        status="ok" if rel else "not_found",
-        error=None if rel else "index row without a path",
+        status=outcome[0] if outcome else "ok" if rel else "not_found",
+        error=outcome[1] if outcome else None if rel else "index row without a path",
     )
 
 
