@@ -6,14 +6,20 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import numpy as np
 import pytest
 from PIL import Image
 
-from rs_assets.lib.lake import Lake
+from rs_assets.lib.captions.facts import record_facts, rule_text
+from rs_assets.lib.instruction_sets.build import build_instructions
+from rs_assets.lib.instruction_sets.legacy import SHORT_ANSWER
+from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.raw_scrape.connectors import fetch_items
 from rs_assets.lib.raw_scrape.connectors.files import BadRow
 from rs_assets.lib.raw_scrape.formats.json_entries import CHUNK, list_entries
@@ -21,6 +27,7 @@ from rs_assets.lib.raw_scrape.rows import to_row
 from rs_assets.lib.records import RawItem
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.loopback_site import image_bytes
+from rs_assets_tests.materialize_worker import MaterializeWorker
 
 
 def _source(**body: Any) -> Any:
@@ -82,7 +89,7 @@ def rsicd(root: Path) -> Path:
         '{"filename": "airport_1.jpg", "imgid": 0, "split": "train", "sentences": [{"raw": "many planes are '
         'parked near a terminal ."}, {"raw": "many planes are parked near a terminal ."}, {"tokens": ["an", '
         '"airport", "with", "a", "runway"]}, {"raw": 3}], "sentids": [0, 1, 2, 3]}',
-        '{"filename": "beach_2.jpg", "imgid": 1, "split": "test", "sentences": [{"raw": "waves on a beach ."}]}',
+        '{"filename": "beach_2.jpg", "imgid": 1, "split": "test", "sentences": [{"raw": "a beach ."}]}',
         '{"filename": "bridge_3.jpg" "imgid": 2, "split": "val", "sentences": []}',
         '{"imgid": 3, "split": "val", "sentences": [{"raw": "a caption of no image"}]}',
         '{"filename": "missing_4.jpg", "imgid": 4, "split": "val", "sentences": [{"raw": "a river ."}]}',
@@ -136,14 +143,12 @@ def test_karpathy_finds_dataset_json_and_joins_filepath(tmp_path: Path) -> None:
     _write(root / "imgs" / "val" / "1.tif", texture(2, "TIFF"))
     _write(
         root / "dataset.json",
-        '{"images": [{"filename": "1.tif", "split": "train", "sentences": [{"raw": "a dense residential area"}]},'
+        '{"images": [{"filename": "1.tif", "split": "train", "sentences": [{"raw": "dense houses"}]},'
         ' {"filepath": "val", "filename": "1.tif", "sentences": [{"raw": "two tennis courts"}]}]}',
     )
     got = _fetch(_source(format="karpathy", path=str(root), images=str(root / "imgs")), tmp_path)
     assert _statuses(got) == {"1.tif": "ok", "val/1.tif": "ok"}
-    assert (
-        got["1.tif"].ref_captions == ["a dense residential area"] and got["1.tif"].extra["split"] == "train"
-    )
+    assert got["1.tif"].ref_captions == ["dense houses"] and got["1.tif"].extra["split"] == "train"
     assert got["val/1.tif"].ref_captions == ["two tennis courts"] and "split" not in got["val/1.tif"].extra
 
 
@@ -366,3 +371,182 @@ def test_rsvqa_lr(tmp_path: Path) -> None:
     ]
     assert got["Images_LR/1.tif"].extra == {"split": "test"}
     assert got["Images_LR/5.tif"].ref_qa[0]["question"] == "Is there water?"
+
+
+def test_karpathy_on_s3(s3_env: str, tmp_path: Path) -> None:
+    """The same RSICD layout in a bucket: one listing, the JSON streamed from S3, the same rows."""
+    annotations = rsicd(tmp_path)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="rsicd-set")
+    for file in (tmp_path / "RSICD").rglob("*"):
+        if file.is_file():
+            s3.put_object(
+                Bucket="rsicd-set", Key=file.relative_to(tmp_path).as_posix(), Body=file.read_bytes()
+            )
+    url = "s3://rsicd-set/RSICD/dataset_rsicd.json"
+    got = _fetch(
+        _source(format="karpathy", images="s3://rsicd-set/RSICD/RSICD_images", annotations=url), tmp_path
+    )
+    local = _fetch(
+        _source(
+            format="karpathy", images=str(annotations.parent / "RSICD_images"), annotations=str(annotations)
+        ),
+        tmp_path,
+    )
+    assert _statuses(got) == {k.replace(str(annotations), url): v for k, v in _statuses(local).items()}
+    assert got["airport_1.jpg"].ref_captions == local["airport_1.jpg"].ref_captions
+    assert got["airport_1.jpg"].content == local["airport_1.jpg"].content
+
+
+def rsvqa_hr(root: Path) -> Path:
+    """RSVQA-HR: `Data/{id}.tif` and the Philadelphia test set's files (`USGS_split_test_phili_*`)."""
+    base = root / "RSVQA_HR"
+    for image in (10, 11):
+        _write(base / "Data" / f"{image}.tif", texture(image, "TIFF", size=128))
+    questions = [
+        {"id": 0, "img_id": 10, "type": "presence", "question": "Is there a building?", "answers_ids": [0]},
+        {
+            "id": 1,
+            "img_id": 10,
+            "type": "area",
+            "question": "What is the area covered by roads?",
+            "answers_ids": [1],
+        },
+    ]
+    answers = [{"id": 0, "question_id": 0, "answer": "yes"}, {"id": 1, "question_id": 1, "answer": "0m2"}]
+    _json(
+        base / "USGS_split_test_phili_questions.json", "questions", [{**q, "active": True} for q in questions]
+    )
+    _json(base / "USGS_split_test_phili_answers.json", "answers", [{**a, "active": True} for a in answers])
+    return base
+
+
+@dataclass
+class Datasets:
+    worker: MaterializeWorker
+    home: Path
+
+    def run(self, source: str) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Materialise `source|2017` (every check passing); its raw rows and pool rows by record."""
+        answer = self.worker.run(f"{source}|2017")
+        assert answer["success"], answer["failures"]
+        assert {k: v for k, v in answer["checks"].items() if not v} == {}
+        assert {"raw_scrape:unique_keys", "filtered_pool:reconciliation"} <= set(answer["checks"])
+        lake = Lake(str(self.home / "lake"))
+        raw = lake.read_table(table_key("raw_scrape", source, 2017)).to_pylist()
+        pool = lake.read_table(table_key("filtered_pool", source, 2017)).to_pylist()
+        return raw, {r["record_id"]: r for r in pool}
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Datasets]:
+    tmp = tmp_path_factory.mktemp("legacy")
+    images, skyscript_root = rsicd(tmp).parent / "RSICD_images", skyscript(tmp)
+    sources = {
+        "rsicd": {
+            "format": "karpathy",
+            "images": str(images),
+            "annotations": str(images.parent / "dataset_rsicd.json"),
+        },
+        "skyscript": {
+            "format": "captions_csv",
+            "path": str(skyscript_root),
+            "annotations": "SkyScript_train_*.csv",
+        },
+        "rsvqa_hr": {"format": "rsvqa", "path": str(rsvqa_hr(tmp))},
+    }
+    common = {"kind": "labeled", "default_year": 2017}
+    path = _write(
+        tmp / "sources.yaml", json.dumps({"sources": {k: {**common, **v} for k, v in sources.items()}})
+    )
+    worker = MaterializeWorker(path, tmp / "home")
+    try:
+        yield Datasets(worker, tmp / "home")
+    finally:
+        worker.close()
+
+
+LEGACY = ["legacy_caption", "legacy_vqa"]
+
+
+def _conversations(rows: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+    return {
+        (r["record_id"], r["task"]): json.loads(r["conversations"])
+        if r["conversations"]
+        else r["skip_reason"]
+        for r in rows
+    }
+
+
+@pytest.mark.xdist_group("formats_text")
+def test_rsicd_through_dagster_to_legacy_captions(datasets: Datasets) -> None:
+    raw, pool = datasets.run("rsicd")
+    by_name = {r["native_id"]: r for r in raw}
+    assert {n: r["status"] for n, r in by_name.items() if not n.endswith((":4", ":5"))} == {
+        "airport_1.jpg": "ok",
+        "beach_2.jpg": "ok",
+        "missing_4.jpg": "missing_image",
+        "../../secret/key.jpg": "outside_root",
+        "bridge_3.jpg": "no_annotation",
+        "stray_9.jpg": "no_annotation",
+    }
+    airport = by_name["airport_1.jpg"]
+    assert json.loads(airport["extra"])["splits"] == ["train", "test"] and len(airport["ref_captions"]) == 3
+    decisions = {
+        r["native_id"]: (pool[r["record_id"]]["kept"], pool[r["record_id"]]["drop_reason"]) for r in raw
+    }
+    assert decisions["airport_1.jpg"] == (True, None)
+    assert decisions["missing_4.jpg"] == decisions["stray_9.jpg"] == (False, "fetch_failed")
+    kept = [r for r in raw if pool[r["record_id"]]["kept"]]
+    rows = _conversations(build_instructions(kept, [], [*LEGACY, "brief_caption"]))
+    caption = rows[(airport["record_id"], "legacy_caption")]
+    assert caption[0]["from"] == "human" and caption[0]["value"].startswith("<image>\n")
+    assert caption[1]["value"] in airport["ref_captions"]
+    assert rows[(airport["record_id"], "legacy_vqa")] == "no_ref_qa"
+    assert rows[(airport["record_id"], "brief_caption")] == "no_caption"  # no model captions were made
+    facts = rule_text(record_facts(airport))
+    assert (
+        'Captions from the source dataset: "many planes are parked near a terminal ."; "an airport' in facts
+    )
+
+
+@pytest.mark.xdist_group("formats_text")
+def test_rsvqa_hr_through_dagster_to_legacy_vqa(datasets: Datasets) -> None:
+    raw, pool = datasets.run("rsvqa_hr")
+    by_name = {r["native_id"]: r for r in raw}
+    assert {n: r["status"] for n, r in by_name.items()} == {
+        "Data/10.tif": "ok",
+        "Data/11.tif": "no_annotation",
+    }
+    tile = by_name["Data/10.tif"]
+    assert json.loads(tile["extra"]) == {"split": "test_phili"} and (tile["width"], tile["height"]) == (
+        128,
+        128,
+    )
+    assert pool[tile["record_id"]]["kept"]
+    rows = _conversations(build_instructions([tile], [], LEGACY))
+    assert rows[(tile["record_id"], "legacy_vqa")] == [
+        {"from": "human", "value": f"<image>\nIs there a building?\n{SHORT_ANSWER}"},
+        {"from": "gpt", "value": "yes"},
+        {"from": "human", "value": f"What is the area covered by roads?\n{SHORT_ANSWER}"},
+        {"from": "gpt", "value": "0m2"},
+    ]
+    assert rows[(tile["record_id"], "legacy_caption")] == "no_ref_captions"
+    facts = rule_text(record_facts(tile))
+    assert "Questions answered by the source dataset: Is there a building? yes; What is the area" in facts
+
+
+@pytest.mark.xdist_group("formats_text")
+def test_skyscript_through_dagster(datasets: Datasets) -> None:
+    raw, pool = datasets.run("skyscript")
+    by_name = {r["native_id"]: r for r in raw if not r["native_id"].endswith((":4", ":5"))}
+    assert {n: r["status"] for n, r in by_name.items()} == {
+        "images2/a1_CH_19.jpg": "ok",
+        "images2/a2_CH_19.jpg": "ok",
+        "/elsewhere/x.jpg": "outside_root",
+        "images2/a3_NAIP_20.jpg": "no_annotation",
+    }
+    golf = by_name["images2/a1_CH_19.jpg"]
+    assert golf["ref_captions"] == ["a golf course"] and pool[golf["record_id"]]["kept"]
+    (row,) = build_instructions([golf], [], ["legacy_caption"])
+    assert json.loads(row["conversations"])[1]["value"] == "a golf course" and row["status"] == "ok"
