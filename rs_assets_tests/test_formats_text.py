@@ -46,9 +46,9 @@ def test_index_cells_of_ref_captions_and_ref_qa_are_parsed(tmp_path: Path) -> No
     (tmp_path / "a.jpg").write_bytes(image_bytes(seed=1))
     (tmp_path / "b.jpg").write_bytes(image_bytes(seed=2))
     (tmp_path / "index.csv").write_text(
-        "path,ref_captions,ref_qa\n"
-        'a.jpg,a harbour with ships,"[{""question"": ""Is there water?"", ""answer"": ""yes""}]"\n'
-        'b.jpg,"[""two roads"", ""a crossing""]",not json\n'
+        "path,ref_captions,ref_qa,outcome\n"
+        'a.jpg,a harbour with ships,"[{""question"": ""Is there water?"", ""answer"": ""yes""}]",\n'
+        'b.jpg,"[""two roads"", ""a crossing""]",not json,missing_image\n'
     )
     got = _fetch(_source(path=str(tmp_path), index="index.csv"), tmp_path)
     a, b = got["a.jpg"], got["b.jpg"]
@@ -57,6 +57,7 @@ def test_index_cells_of_ref_captions_and_ref_qa_are_parsed(tmp_path: Path) -> No
     assert to_row("legacy", a)[0]["ref_qa"] == [water]
     assert b.status == "ok" and b.ref_captions == ["two roads", "a crossing"] and b.ref_qa == []
     assert b.extra["ref_qa_error"].startswith("JSONDecodeError")
+    assert b.extra["outcome"] == "missing_image"  # a column of that name is data, not a status
 
 
 def texture(seed: int, fmt: str = "JPEG", size: int = 96) -> bytes:
@@ -550,3 +551,19 @@ def test_skyscript_through_dagster(datasets: Datasets) -> None:
     assert golf["ref_captions"] == ["a golf course"] and pool[golf["record_id"]]["kept"]
     (row,) = build_instructions([golf], [], ["legacy_caption"])
     assert json.loads(row["conversations"])[1]["value"] == "a golf course" and row["status"] == "ok"
+
+
+def test_rsvqa_chosen_files_and_a_split_without_answers(tmp_path: Path) -> None:
+    """`annotations` picks the splits read (the other images are `no_annotation`); a questions file
+    whose answers file is absent is one row naming that file, the other splits are read."""
+    base = rsvqa_lr(tmp_path)
+    only_test = _source(format="rsvqa", path=str(base), annotations="LR_split_test_questions.json")
+    assert _statuses(_fetch(only_test, tmp_path)) == {
+        "Images_LR/1.tif": "ok",
+        **{f"Images_LR/{i}.tif": "no_annotation" for i in (0, 2, 3)},
+    }
+    (base / "LR_split_val_questions.json").write_text('{"questions": []}')
+    got = _fetch(_source(format="rsvqa", path=str(base), annotations=str(base)), tmp_path)
+    missing = got[f"{base}/LR_split_val_answers.json:0"]
+    assert missing.status == "invalid_row" and "have no answers" in missing.error
+    assert got["Images_LR/0.tif"].status == got["Images_LR/1.tif"].status == "ok"

@@ -63,5 +63,6 @@ def rows(source: Any) -> Iterator[Row]:
                 continue
             texts = [str(row[c]).strip() for c in captions if row.get(c) is not None and str(row[c]).strip()]
             cells = {k: v for k, v in row.items() if k not in wanted and k != "split"}
-            found.add(str(path).strip(), split=row.get("split") or split, captions=texts, cells=cells)
+            own = row.get("split")
+            found.add(str(path).strip(), split=str(own) if own else split, captions=texts, cells=cells)
     yield from found.rows(image_listing(root))

@@ -32,6 +32,7 @@ class _Reader:
         self.fh, self.name, self.chunk = fh, name, chunk
         self.buf, self.pos, self.eof = "", 0, False
         self.line_at, self.counted = 1, 0  # line number of buf[counted]
+        self.truncated = False  # the file ended inside a value: nothing more to read
 
     def fill(self, force: bool = False) -> None:
         """Keep at least `chunk` characters ahead of `pos` (or read `chunk` more when `force`)."""
@@ -71,12 +72,10 @@ class _Reader:
             except json.JSONDecodeError as exc:
                 end = _value_end(self.buf, self.pos)
                 if end is not None or self.eof:
-                    problem = self.bad(f"not JSON ({exc.msg})", at=exc.pos)
-                    if end is None:
-                        return None, BadRow(
-                            problem.file, problem.line, f"{problem.reason}; the file ends here"
-                        )
-                    self.pos = end
+                    self.truncated = end is None
+                    ending = "; the file ends here" if self.truncated else ""
+                    problem = self.bad(f"not JSON ({exc.msg}){ending}", at=exc.pos)
+                    self.pos = len(self.buf) if end is None else end
                     return None, problem
             self.fill(force=True)  # the value is longer than the window
 
@@ -143,7 +142,7 @@ def _entries(reader: _Reader, key: str) -> Iterator[Entry | BadRow]:
         line = reader.line()
         value, problem = reader.value()
         yield problem or (line, value)
-        if problem and problem.reason.endswith("the file ends here"):
+        if reader.truncated:
             return
         if reader.skip_space() == ",":  # a missing comma loses nothing: the next entry is read
             reader.pos += 1
