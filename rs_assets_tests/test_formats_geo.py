@@ -40,6 +40,7 @@ from rs_assets.lib.raw_scrape.formats.auto import (
 from rs_assets.lib.raw_scrape.rows import to_row
 from rs_assets.lib.records import RAW_STATUSES
 from rs_assets.lib.sources import parse_sources
+from rs_assets_tests.loopback_site import image_bytes
 from rs_assets_tests.materialize_worker import MaterializeWorker
 
 S2_NAME = "S2B_MSIL2A_20190704T101031_N0212_R022_T33UUP_20190704T130012"
@@ -340,7 +341,7 @@ def test_geotiffs_are_dated_georeferenced_and_named(geo_folder: Path, tmp_path: 
         50.549, abs=1e-3
     )
     plain = got["urban/plain.tif"]
-    assert plain.lat is None and plain.extra["georef_error"].startswith("no CRS")
+    assert plain.lat is None and plain.extra == {}  # no georeferencing: nothing to explain
     assert (
         got["forest/utm_s2.tif"].content == (geo_folder / "forest/utm_s2.tif").read_bytes()
     )  # originals kept
@@ -371,7 +372,7 @@ def test_without_the_geo_extra_geotiffs_are_still_ingested(
     assert utm.status == "ok" and utm.content and utm.lat is None and utm.gsd_m is None
     assert "pip install 'rs_assets[geo]'" in utm.extra["georef_error"] and "crs" not in utm.extra
     plain = _fetch(_source(path=str(geo_folder)), 2010, tmp_path)["urban/plain.tif"]
-    assert plain.extra["georef_error"].startswith("no CRS")  # a plain TIFF needs no extra to say so
+    assert plain.extra == {}  # a plain TIFF is no GeoTIFF: it needs no extra
 
 
 def test_geotiff_header_date_on_s3(geo_folder: Path, tmp_path: Path, s3_env: str) -> None:
@@ -590,7 +591,8 @@ def test_auto_detects_the_layouts(
     root = _tree(tmp_path / "data", files)
     found = detect(_source(format="auto", path=str(root)))
     assert found.format == expected, found
-    assert found.updates == {k: str(root / v) for k, v in updates.items()}
+    paths = {k: v for k, v in found.updates.items() if k in ("images", "annotations")}
+    assert paths == {k: str(root / v) for k, v in updates.items()}
     if expected in FORMATS:  # delegated to the registry as the detected format, paths filled in
         resolved, _ = resolve("geo", _source(format="auto", path=str(root)))
         assert resolved.format == expected and all(
@@ -623,6 +625,28 @@ def test_auto_runs_the_formats_it_delegates_to(ben: Path, geo_folder: Path, tmp_
     )
     tiles = _fetch(_source(format="auto", path=str(geo_folder)), 2020, tmp_path)
     assert tiles["forest/utm_s2.tif"].extra["auto_format"] == "folders" and tiles["forest/utm_s2.tif"].lat
+
+
+def test_auto_fills_the_fields_the_text_formats_read(tmp_path: Path) -> None:
+    entry = {"filename": "airport_1.jpg", "imgid": 0, "split": "train", "sentences": [{"raw": "many planes"}]}
+    rsicd = _tree(
+        tmp_path / "RSICD",
+        {
+            "RSICD_images/airport_1.jpg": image_bytes(seed=1),
+            "dataset_rsicd.json": json.dumps({"images": [entry]}).encode(),
+        },
+    )
+    got = _fetch(_source("rsicd", format="auto", path=str(rsicd)), 2010, tmp_path, "rsicd")["airport_1.jpg"]
+    assert (
+        got.status == "ok" and got.ref_captions == ["many planes"] and got.extra["auto_format"] == "karpathy"
+    )
+    table = b"image,caption\nimages/a.jpg,a river through farmland\n"
+    sky = _tree(tmp_path / "Sky", {"images/a.jpg": image_bytes(seed=2), "pairs.csv": table})
+    source = _source("sky", format="auto", path=str(sky))
+    got = _fetch(source, 2010, tmp_path, "sky")["images/a.jpg"]  # path_column/caption_column from the header
+    assert got.status == "ok" and got.ref_captions == ["a river through farmland"]
+    explicit = _source("sky", format="auto", path=str(sky), caption_column="image")  # the source's own wins
+    assert resolve("sky", explicit)[0].caption_column == "image"
 
 
 # -- Dagster: raw_scrape + filtered_pool on GeoTIFFs and BigEarthNet -----------------------------------

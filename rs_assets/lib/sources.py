@@ -172,6 +172,11 @@ class LabeledSource(_Base):
         description="CSV/Parquet with path, labels[, lat, lon, date, gsd_m, sensor, "
         "boxes]; relative to `path` unless absolute",
     )
+    path_column: str = Field("filepath", description="captions_csv: the image path column (open_clip's)")
+    caption_column: str | list[str] = Field(
+        "title",
+        description="captions_csv: the caption column, or several (SkyScript: title, title_multi_objects)",
+    )
     sensor: str | None = None
     gsd_m: float | None = Field(None, gt=0, description="ground sampling distance in metres")
     max_bytes: int = Field(200_000_000, ge=1, description="bigger files are too_large, never read")

@@ -26,14 +26,13 @@ from rs_assets.lib.geo.geotiff_keys import Affine6, geokeys, has_geo_tags
 from rs_assets.lib.geo.tiff_tags import TIFF_MAGIC, read_ifd
 
 _MEMFILE = re.compile(r"(/vsimem/)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}[^:]*: ?")
-NO_CRS = "no CRS in the file: not georeferenced"
 MISSING = "the geo extra is not installed (pip install 'rs_assets[geo]'): not georeferenced"
 
 
 @dataclass(frozen=True)
 class Georef:
     """A raster's centre (WGS84), CRS (`EPSG:32633`, else its WKT) and mean pixel size in metres; or the
-    reason it has none (`error`)."""
+    reason it has none (`error`); all None for a raster that carries no georeferencing at all."""
 
     lat: float | None = None
     lon: float | None = None
@@ -116,20 +115,20 @@ def _georef(dataset: Any) -> Georef:
         gcps, crs = dataset.gcps
         transform = from_gcps(gcps)
     if crs is None:
-        return Georef(error=NO_CRS)
+        return Georef()
     grid = (transform.a, transform.b, transform.c, transform.d, transform.e, transform.f)
     return _centre(crs.to_wkt(), crs.to_string(), grid, dataset.width, dataset.height)
 
 
 def _from_tags(content: bytes) -> Georef | None:
-    """Georef of a TIFF from its tags alone (`geo.geotiff_keys`): NO_CRS for a plain TIFF (with or
+    """Georef of a TIFF from its tags alone (`geo.geotiff_keys`): empty for a plain TIFF (with or
     without the extra), None when GDAL has to open it."""
     try:
         ifd = read_ifd(io.BytesIO(content))
     except Exception:  # a broken header: GDAL's answer names the problem
         return None
     if not has_geo_tags(ifd):
-        return Georef(error=NO_CRS)
+        return Georef()
     if reason := missing_extra():
         return Georef(error=reason)
     keys = geokeys(ifd)

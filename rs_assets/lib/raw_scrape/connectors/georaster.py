@@ -8,8 +8,9 @@ partition), georeferenced once the bytes are read.
 - Georeferencing (`geo` extra: rasterio + pyproj): the file's centre in WGS84 (`lat`, `lon`), its CRS
   (`extra.crs`), and its mean pixel size in metres (`gsd_m`, degrees converted at the centre latitude
   for geographic CRSs). A georeferenced file's own values replace the annotation's and the source's.
-  Without the extra, or when the file has no usable CRS, the record is kept as it is and
-  `extra.georef_error` says why.
+  Without the extra, or when a georeferenced file cannot be placed (unreadable, a CRS without a path to
+  WGS84), the record is kept as it is and `extra.georef_error` says why; a TIFF without any
+  georeferencing (no GeoTIFF tags) is simply an image, with nothing recorded.
 """
 
 from __future__ import annotations

@@ -1,13 +1,15 @@
 """`format: auto` (opt-in): the dataset layout recognised from the files present.
 
 Detection reads names and the first 64 KB of a few files, never a whole annotation file (a COCO JSON
-may be 500 MB), and then hands the source to that format's parser, unchanged but for `format` and,
-when only `path` was given, the `images` / `annotations` it found. Signatures, in this order:
+may be 500 MB), and then hands the source to that format's parser, unchanged but for `format` and the
+fields it found that the source does not set (`images`, `annotations`, a captions table's columns).
+Signatures, in this order:
 - `index:` set: `index`.
 - `annotations:` a file: JSON with `sentences` (Karpathy: RSICD, UCM/Sydney-captions, RSITMD), with
   `questions` / `answers_ids` / `questions_ids` (RSVQA), with `file_name` / `categories` / `bbox`
   (COCO); a table (CSV, TSV, Parquet, JSONL) with a caption column and an image column
-  (`captions_csv`), else with `path` (`index`); XML or TXT as for a folder.
+  (`captions_csv`, whose `path_column` / `caption_column` are taken from the header), else with
+  `path` (`index`); XML or TXT as for a folder.
 - `annotations:` a folder, or a sub-folder of `path` holding annotation files next to an image
   folder (`labelTxt` + `images`, `Annotations` + `JPEGImages`, `labelXml` + `images`): TXT with
   `imagesource:` / `gsd:` headers or `x1 y1 ... x4 y4 class [difficult]` lines (DOTA), with
@@ -40,8 +42,9 @@ HEAD_BYTES = 65_536
 SAMPLE = 12  # files (or patch folders) looked at per folder
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".jp2", ".j2k", ".webp", ".gif")
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
-CAPTION_COLUMNS = frozenset({"caption", "captions", "title", "text", "sentence", "sentences", "raw"})
-IMAGE_COLUMNS = frozenset({"path", "filepath", "filename", "file_name", "image", "image_path", "img", "file"})
+# in order of preference (open_clip's defaults, `filepath` and `title`, first)
+CAPTION_COLUMNS = ("title", "caption", "captions", "text", "sentence", "sentences", "raw")
+IMAGE_COLUMNS = ("filepath", "path", "filename", "file_name", "image", "image_path", "img", "file")
 LOOKED_FOR = (
     "Karpathy/RSVQA/COCO JSON, a CSV/Parquet table, DOTA/YOLO TXT, VOC/RSVG/FAIR1M XML, BigEarthNet "
     "patch folders, or image files in class folders"
@@ -55,7 +58,8 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 class Detection:
     format: str
     evidence: str  # the file and signature that decided, for the log
-    updates: dict[str, str] = field(default_factory=dict)  # images / annotations found under `path`
+    # images / annotations found under `path`; a captions table's path_column / caption_column
+    updates: dict[str, str] = field(default_factory=dict)
 
 
 def json_format(head: bytes) -> str | None:
@@ -100,9 +104,17 @@ def txt_format(head: bytes) -> str | None:
 def table_format(columns: list[str]) -> str | None:
     """`captions_csv` (a caption column and an image column) or `index` (a `path` column)."""
     names = {c.strip().lower() for c in columns}
-    if names & CAPTION_COLUMNS and names & IMAGE_COLUMNS and not names & {"labels", "boxes"}:
+    if names & set(CAPTION_COLUMNS) and names & set(IMAGE_COLUMNS) and not names & {"labels", "boxes"}:
         return "captions_csv"
     return "index" if "path" in names else None
+
+
+def caption_table_columns(columns: list[str]) -> dict[str, str]:
+    """`path_column` and `caption_column` of a captions table, as spelled in its header."""
+    by_name = {c.strip().lower(): c.strip() for c in reversed(columns)}
+    image = next(by_name[c] for c in IMAGE_COLUMNS if c in by_name)
+    caption = next(by_name[c] for c in CAPTION_COLUMNS if c in by_name)
+    return {"path_column": image, "caption_column": caption}
 
 
 class _Tree:
@@ -161,6 +173,10 @@ def _file_format(tree: _Tree, path: str) -> str | None:
     return None
 
 
+def _table_updates(tree: _Tree, path: str, fmt: str) -> dict[str, str]:
+    return caption_table_columns(tree.columns(path)) if fmt == "captions_csv" else {}
+
+
 def _folder_annotations(tree: _Tree, files: list[str]) -> tuple[str, str] | None:
     """(format, sample file) of a folder of annotation files: the commonest annotation suffix decides
     which files are sampled; FAIR1M and RSVG win over plain VOC (their files are VOC-like)."""
@@ -213,7 +229,8 @@ def _detect_root(tree: _Tree, root: str) -> Detection:
     for f in files:
         if _suffix(f) in (".json", *TABLE_SUFFIXES) and (fmt := _file_format(tree, f)):
             images = {"images": image_dirs[0]} if len(image_dirs) == 1 and fmt != "captions_csv" else {}
-            return Detection(fmt, f"{f}: {fmt} annotation file", {"annotations": f, **images})
+            updates = {"annotations": f, **images, **_table_updates(tree, f, fmt)}
+            return Detection(fmt, f"{f}: {fmt} annotation file", updates)
     if hit := _images_in(tree, root):
         return Detection("folders", f"{hit}: image files, no annotation files")
     raise ValueError(f"format auto: nothing under {root} looks like {LOOKED_FOR}")
@@ -232,7 +249,8 @@ def detect(source: Any) -> Detection:
             found = (fmt, source.annotations) if fmt else None
         if found is None:
             raise ValueError(f"format auto: annotations {source.annotations} match none of {LOOKED_FOR}")
-        return Detection(found[0], f"{found[1]}: {found[0]} annotation file")
+        updates = _table_updates(tree, found[1], found[0])
+        return Detection(found[0], f"{found[1]}: {found[0]} annotation file", updates)
     root = source.path or source.images
     if not root:
         raise ValueError("format auto needs `path`, `images` or `annotations`")
@@ -253,6 +271,6 @@ def resolve(name: str, source: Any) -> tuple[Any, Detection]:
             f"source {name!r}: format auto recognised {found.format!r} ({found.evidence}), but this "
             f"build has no {found.format!r} parser (formats: {known}); set `format:` explicitly"
         )
-    updates = {k: v for k, v in found.updates.items() if getattr(source, k) is None}
+    updates = {k: v for k, v in found.updates.items() if k not in source.model_fields_set}
     log.info("source %r: format auto -> %s (%s)", name, found.format, found.evidence)
     return source.model_copy(update={"format": found.format, **updates}), found
