@@ -2,7 +2,8 @@
 
 Only the bundled `lite` model is ever loaded: the package's default (`auto`) would download the full
 model at run time, which must never happen here. The signal's value is the top language's confidence,
-its evidence that language, its score the probability of the expected one.
+its evidence that language, its score 1 when it is the expected one, else the expected one's
+probability (short captions are often identified with low confidence: that alone is no fault).
 """
 
 from __future__ import annotations
@@ -38,4 +39,5 @@ def language(text: str, expected: str) -> Signal:
     candidates = _detector().detect(" ".join((text or "").split()), model="lite", k=5)
     top = candidates[0] if candidates else {"lang": "und", "score": 0.0}
     p_expected = next((c["score"] for c in candidates if c["lang"] == expected), 0.0)
-    return Signal("language", round(top["score"], 4), round(p_expected, 4), top["lang"])
+    score = 1.0 if top["lang"] == expected else round(p_expected, 4)
+    return Signal("language", round(top["score"], 4), score, top["lang"])

@@ -11,7 +11,8 @@ SIGNALS: dict[str, str] = {
     "count_mismatch": "object counts the caption states that contradict the annotated objects",
     "date_mismatch": "months or seasons the caption names that contradict the acquisition date",
     "sensor_mismatch": "sensor family, resolution class or GSD that contradicts the metadata",
-    "language": "fastText lid.176 confidence of the top language (evidence); score: P(expected language)",
+    "language": "fastText lid.176 confidence of the top language (evidence); score 1 when it is the "
+    "expected language, else P(expected language)",
     "repetition": "share of word trigrams that repeat an earlier one",
     "boilerplate": "web/model boilerplate phrases (click here, copyright, as an AI...)",
     "length": "words in the caption; score falls off below 6 and above 120 words",
