@@ -11,7 +11,7 @@ from rs_assets.lib.reconcile import coverage_reconciliation
 
 
 def build(project: Project) -> dg.AssetsDefinition:
-    @stage_asset(project, deps=["captions"], kinds={"parquet", "openai"})
+    @stage_asset(project, deps=["raw_scrape", "captions"], kinds={"parquet", "openai"})
     def caption_scores(
         context: dg.AssetExecutionContext, lake: LakeResource, llm: LLMResource
     ) -> dg.MaterializeResult:
@@ -44,7 +44,11 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "decisions": result.stats["decisions"],
                 "skipped_signals": result.stats["skipped"],
                 "status_counts": counts(table["status"].to_pylist()),
-                "judge": str(result.stats["judge"]),
+                **(
+                    {f"judge/{k}": v for k, v in result.stats["judge"].items()}
+                    if isinstance(result.stats["judge"], dict)
+                    else {"judge": result.stats["judge"]}
+                ),
             },
             check_results=contract_results(
                 "caption_scores",
