@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from rs_assets.lib.caption_scores.rating_server import RatingServer
+from rs_assets.lib.caption_scores.ratings import RUBRIC
 from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.stages import from_rows
 from rs_assets.lib.warehouse.catalog import build_catalog, connect
@@ -21,7 +22,7 @@ from rs_assets_tests.cdp import Chromium, chromium_path
 from rs_assets_tests.test_captions_local import caption_records
 
 TEXTS = [
-    "The image showcases: farmland along a river with two buildings.",
+    "The image showcases: farmland along a river with a building and a ship.",
     "The image showcases: a ship near cropland.",
     "Farmland near Paris, France, in January.",
 ]
@@ -136,3 +137,46 @@ def test_catalog_has_an_empty_ratings_view_before_anyone_rates(lake: Lake, tmp_p
         assert "hallucination" in [c[0] for c in conn.sql("DESCRIBE caption_ratings").fetchall()]
     finally:
         conn.close()
+
+
+def calibration(lake: Lake, tmp_path: Path, ratings: list[int]) -> tuple[bool, dict[str, Any], list[Any]]:
+    """Score the partition's captions, have a rater give caption i the rating ratings[i] on every
+    rubric, rebuild the catalog and run the calibration check on its view."""
+    from rs_assets.lib.caption_scores.calibration import calibration_check
+    from rs_assets.lib.caption_scores.ratings import RatingSession
+    from rs_assets.lib.caption_scores.score import score_partition
+    from rs_assets.lib.llm.settings import LLMSettings
+    from rs_assets.lib.sources import parse_sources
+
+    raw = lake.read_table(table_key("raw_scrape", "demo", 2020)).to_pylist()
+    caps = lake.read_table(table_key("captions", "demo", 2020)).to_pylist()
+    src = parse_sources({"sources": {"demo": {"kind": "synthetic", "years": [2020], "per_year": 1}}})["demo"]
+    scores = score_partition(raw, caps, src, lake, LLMSettings()).table
+    lake.write_table(table_key("caption_scores", "demo", 2020), scores, {})
+    session = RatingSession(lake, "demo", 2020, "carol")
+    for cap, rating in zip(caps, ratings, strict=True):
+        session.add({"caption_id": cap["caption_id"], "note": None, **dict.fromkeys(RUBRIC, rating)}, "img")
+    build_catalog(lake, tmp_path / "catalog.duckdb")
+    conn = connect(tmp_path / "catalog.duckdb", lake)
+    try:
+        rows = conn.sql("SELECT * FROM caption_calibration").to_arrow_table().to_pylist()
+    finally:
+        conn.close()
+    passed, meta = calibration_check(rows, min_pairs=3)
+    return passed, meta, rows
+
+
+def test_calibration_reports_rank_agreement_and_fails_when_humans_disagree(
+    lake: Lake, tmp_path: Path
+) -> None:
+    # caption 0 is right, 1 names aircraft the record lacks, 2 carries boilerplate
+    caps = lake.read_table(table_key("captions", "demo", 2020)).to_pylist()
+    caps[1]["text"] = "The image showcases: three aircraft parked on a runway beside the farmland."
+    caps[2]["text"] = "Farmland near Paris, France. Click here to read more, all rights reserved."
+    lake.write_table(table_key("captions", "demo", 2020), from_rows("captions", caps), {})
+    agree, meta, rows = calibration(lake, tmp_path / "a", [5, 1, 2])
+    overall = {r["rubric"]: r["spearman"] for r in rows if r["signal"] == "overall"}
+    assert set(overall) == set(RUBRIC) and all(v > 0 for v in overall.values()), rows
+    assert agree and meta["disagreeing"] == "none"
+    disagree, meta, _ = calibration(lake, tmp_path / "b", [1, 5, 4])
+    assert not disagree and "overall~relevance" in meta["disagreeing"]

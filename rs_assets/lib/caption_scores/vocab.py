@@ -39,6 +39,7 @@ DECISIONS: dict[str, str] = {
     "below_top_k": "eligible, but ranked below the top_k captions of its image",
 }
 DEFAULT_BY: tuple[str, ...] = (
+    "hallucinated_objects",
     "count_mismatch",
     "date_mismatch",
     "sensor_mismatch",
