@@ -1,7 +1,7 @@
 """Benchmark decontamination and caption selection through the real jobs: a `role: benchmark` labeled
-source holding exact copies and near duplicates (re-encoded, brightened) of a labeled source's (synthetic) images;
-nothing in their clusters may enter train/val, the card counts the removals, and the catalog's
-caption_selection view explains every caption the release did not export."""
+source holds exact copies and near duplicates (re-encoded, brightened) of another labeled source's
+synthetic scenes; nothing in their clusters may enter train/val, the card counts the removals, and the
+catalog's caption_selection view explains every caption the release did not export."""
 
 from __future__ import annotations
 
