@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from functools import lru_cache
 from typing import Any
 
 from rs_assets.lib.caption_scores.signal import Signal, clean, skipped, words
@@ -50,50 +51,64 @@ SENSOR_FAMILIES = {  # caption phrase -> family; the record's sensor must belong
     "modis": "modis",
     "gaofen": "gaofen",
 }
+_SENSOR = re.compile(r"\b(" + "|".join(re.escape(p) for p in SENSOR_FAMILIES) + r")\b")
 RESOLUTION = re.compile(r"\b(very high|high|moderate|medium|low)[- ]resolution\b")
 GSD = re.compile(r"\b(\d+(?:\.\d+)?)\s?(cm|m)\b(?:\s+(?:ground sampling distance|gsd|resolution|pixels?))")
-_PHRASES = sorted(((p, c) for c, ps in CLASS_WORDS.items() for p in ps), key=lambda pc: -len(pc[0]))
+_BY_FIRST: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+for _cls, _phrases in CLASS_WORDS.items():
+    for _phrase in _phrases:
+        _BY_FIRST.setdefault(_phrase.split()[0], []).append((tuple(_phrase.split()), _cls))
+for _options in _BY_FIRST.values():
+    _options.sort(key=lambda option: -len(option[0]))  # longest first: "storage tank" before "tank"
 
 
 def _find_classes(tokens: list[str]) -> list[tuple[int, int, str, str]]:
-    """(start, end, phrase, class) of every class phrase, longest first, non-overlapping."""
-    taken: set[int] = set()
-    found = []
-    for phrase, cls in _PHRASES:
-        parts = phrase.split()
-        for i in range(len(tokens) - len(parts) + 1):
-            span = set(range(i, i + len(parts)))
-            if tokens[i : i + len(parts)] == parts and not span & taken:
-                taken |= span
-                found.append((i, i + len(parts), phrase, cls))
-    return sorted(found)
+    """(start, end, phrase, class) of every class phrase, left to right, longest match first."""
+    found, i = [], 0
+    while i < len(tokens):
+        for parts, cls in _BY_FIRST.get(tokens[i], ()):
+            if tuple(tokens[i : i + len(parts)]) == parts:
+                found.append((i, i + len(parts), " ".join(parts), cls))
+                i += len(parts)
+                break
+        else:
+            i += 1
+    return found
 
 
 def _negated(tokens: list[str], start: int) -> bool:
     return bool(NEGATIONS & set(tokens[max(0, start - 3) : start]))
 
 
-def known_classes(rec: dict[str, Any]) -> set[str] | None:
-    """Classes the record's objects, labels and land cover attest (None: the record annotates nothing)."""
-    names = [o["cls"] for o in rec.get("objects") or []]
-    names += list(rec.get("labels") or [])
-    names += [d["cls"] for d in rec.get("landcover") or [] if d.get("share")]
-    if not names:
-        return None
-    out = set()
+@lru_cache(maxsize=65536)
+def _attested(names: tuple[str, ...]) -> frozenset[str]:
+    out: set[str] = set()
     for name in names:
         tokens = words(name.replace("_", " "))
         out |= {cls for _, _, _, cls in _find_classes(tokens)}
         out.add("_".join(tokens))
-    return out
+    return frozenset(out)
+
+
+def known_classes(rec: dict[str, Any]) -> frozenset[str] | None:
+    """Classes the record's objects, labels and land cover attest (None: the record annotates nothing)."""
+    names = [o["cls"] for o in rec.get("objects") or []]
+    names += list(rec.get("labels") or [])
+    names += [d["cls"] for d in rec.get("landcover") or [] if d.get("share")]
+    return _attested(tuple(sorted(set(names)))) if names else None
+
+
+@lru_cache(maxsize=65536)
+def _counts(classes: tuple[str, ...]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for name in classes:
+        for _, _, _, cls in _find_classes(words(name.replace("_", " "))) or [(0, 0, "", name)]:
+            counts[cls] = counts.get(cls, 0) + 1
+    return counts
 
 
 def object_counts(rec: dict[str, Any]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for obj in rec.get("objects") or []:
-        for _, _, _, cls in _find_classes(words(obj["cls"].replace("_", " "))) or [(0, 0, "", obj["cls"])]:
-            counts[cls] = counts.get(cls, 0) + 1
-    return counts
+    return dict(_counts(tuple(sorted(o["cls"] for o in rec.get("objects") or []))))
 
 
 def hallucinated_objects(text: str, rec: dict[str, Any]) -> Signal:
@@ -148,7 +163,7 @@ def sensor_mismatch(text: str, rec: dict[str, Any]) -> Signal:
     low = " ".join((text or "").lower().split())
     wrong = []
     if sensor:
-        named = [phrase for phrase in SENSOR_FAMILIES if re.search(rf"\b{re.escape(phrase)}\b", low)]
+        named = list(dict.fromkeys(_SENSOR.findall(low)))
         wrong += [f"{p} (sensor: {rec['sensor']})" for p in named if p not in sensor.replace(" ", "-")]
     if gsd is not None:
         actual = resolution_class(gsd)
