@@ -180,3 +180,11 @@ def test_calibration_reports_rank_agreement_and_fails_when_humans_disagree(
     assert agree and meta["disagreeing"] == "none"
     disagree, meta, _ = calibration(lake, tmp_path / "b", [1, 5, 4])
     assert not disagree and "overall~relevance" in meta["disagreeing"]
+
+
+def test_rate_cli_names_the_missing_partition(rs_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from rs_assets.cli import main
+
+    assert main(["rate", "--source", "demo_synthetic", "--year", "2020", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no captions for demo_synthetic|2020" in err and "materialise the partition first" in err
