@@ -54,7 +54,7 @@ class Chromium:
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30  # a loaded CI machine is slow to start it
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.close()
@@ -74,7 +74,7 @@ class Chromium:
         self._id += 1
         self._ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
         while True:
-            message = json.loads(self._ws.recv(timeout=10))
+            message = json.loads(self._ws.recv(timeout=20))
             if message.get("id") == self._id:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
@@ -83,7 +83,7 @@ class Chromium:
     def evaluate(self, expression: str) -> Any:
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
 
-    def wait_for(self, expression: str, expected: Any, timeout: float = 10) -> None:
+    def wait_for(self, expression: str, expected: Any, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while (value := self.evaluate(expression)) != expected:
             if time.monotonic() > deadline:

@@ -78,6 +78,12 @@ def local_signals(
     return [*consistency_signals(text, rec, facts), language(text, policy.language), *text_signals(text)]
 
 
+@dataclass
+class _Judged:
+    images: list[tuple[list[list[Signal]], dict[str, Any]]]  # per image: its signals, the call's columns
+    summary: dict[str, Any]  # the runner's calls, tokens, $
+
+
 async def _judge_all(
     runner: Runner, settings: LLMSettings, work: list[tuple[dict[str, Any], dict[str, Any], list[str]]]
 ) -> list[Any]:
@@ -85,6 +91,39 @@ async def _judge_all(
         return await asyncio.gather(*(judge.judge_image(runner, settings, r, f, t) for r, f, t in work))
     finally:
         await runner.aclose()
+
+
+def _judge(
+    source: Any,
+    settings: LLMSettings,
+    lake: Lake,
+    log: logging.Logger | None,
+    per_image: dict[str, list[dict[str, Any]]],
+    by_record: dict[str, dict[str, Any]],
+    facts: dict[str, dict[str, Any]],
+) -> _Judged | None:
+    """The judge's ratings for every image (one call each, concurrently), or None when it is off."""
+    if not source.judge or not per_image:
+        return None
+    check_prices(settings, list(MODEL_STRATEGIES))
+    runner = build_runner(settings, lake, log, answer=judge.offline_answer)
+    work = [
+        (by_record[c[0]["record_id"]], facts[c[0]["record_id"]], [x["text"] for x in c])
+        for c in per_image.values()
+    ]
+    images = []
+    for (ratings, outcome), caps in zip(
+        run_sync(_judge_all(runner, settings, work)), per_image.values(), strict=True
+    ):
+        cost = outcome.completion.cost_usd if outcome.completion else 0.0
+        columns = {
+            "model": outcome.request.model,
+            "prompt_id": outcome.request.prompt_id,
+            "request_hash": outcome.request.fingerprint,
+            "cost_usd": cost / (len(caps) * len(judge.SIGNALS)),
+        }
+        images.append((ratings, columns))
+    return _Judged(images, runner.summary())
 
 
 def score_partition(
@@ -109,34 +148,14 @@ def score_partition(
     facts = {
         rid: record_facts(by_record[rid]) for rid in {c["record_id"] for v in per_image.values() for c in v}
     }
-    work = [
-        (by_record[caps[0]["record_id"]], facts[caps[0]["record_id"]], [c["text"] for c in caps])
-        for caps in per_image.values()
-    ]
-    runner = None
-    if source.judge and per_image:
-        check_prices(settings, list(MODEL_STRATEGIES))
-        runner = build_runner(settings, lake, log, answer=judge.offline_answer)
-        judged = run_sync(_judge_all(runner, settings, work))
+    judged = _judge(source, settings, lake, log, per_image, by_record, facts)
     rows: list[dict[str, Any]] = []
     for n, (image, caps) in enumerate(per_image.items()):
         rec = by_record[caps[0]["record_id"]]
         dups = near_duplicates(caps)
         thumb = lake.get_thumb(image) if clip is not None and lake.has_thumb(image) else None
         aligned = alignment.alignment(clip, clip_problem, thumb, [c["text"] for c in caps])
-        if runner is not None:
-            ratings, outcome = judged[n]
-            share = (outcome.completion.cost_usd if outcome.completion else 0.0) / (
-                len(caps) * len(judge.SIGNALS)
-            )
-            judge_extra = {
-                "model": outcome.request.model,
-                "prompt_id": outcome.request.prompt_id,
-                "request_hash": outcome.request.fingerprint,
-                "cost_usd": share,
-            }
-        else:
-            ratings, judge_extra = judge.judge_disabled(len(caps)), {}
+        ratings, judge_extra = judged.images[n] if judged else (judge.judge_disabled(len(caps)), {})
         signals_of = []
         for cap, clip_sig, judged_sigs in zip(caps, aligned, ratings, strict=True):
             local = local_signals(cap, rec, facts[cap["record_id"]], policy)
@@ -153,6 +172,6 @@ def score_partition(
         "candidates": sum(len(v) for v in per_image.values()),
         "decisions": dict(sorted(Counter(r["decision"] for r in rows if r.get("decision")).items())),
         "skipped": dict(sorted(Counter(r["signal"] for r in rows if r["status"] == "skipped").items())),
-        "judge": runner.summary() if runner is not None else "off",
+        "judge": judged.summary if judged else "off",
     }
     return ScoreResult(table, stats)
