@@ -110,6 +110,29 @@ def run_estimate(key: str) -> int:
     return 0
 
 
+def run_rate(source: str, year: int, rater: str, port: int) -> int:
+    """Serve the rating page for one partition on 127.0.0.1 until interrupted."""
+    from rs_assets.lib.caption_scores.rating_server import RatingServer
+    from rs_assets.lib.caption_scores.ratings import RatingError
+    from rs_assets.lib.lake import Lake
+
+    try:
+        server = RatingServer(Lake(settings.lake_root()), source, year, rater, port)
+    except RatingError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Rating {source}|{year} as {server.session.rater}: open {server.url}  (Ctrl-C to stop)")
+    print(f"Ratings go to {server.lake.uri(server.session.key)}; query them in the caption_ratings view.")
+    try:
+        server.serve()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print(f"{len(server.session.rows)} ratings saved.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rs-assets", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,7 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     sql.add_argument("query")
     estimate = sub.add_parser("estimate", help="dry-run the captions of a partition: expected tokens and $")
     estimate.add_argument("partition", help="'<source>|<year>', e.g. 'demo_synthetic|2020'")
+    rate = sub.add_parser("rate", help="rate one partition's captions in the browser (RS5M rubric)")
+    rate.add_argument("--source", required=True)
+    rate.add_argument("--year", required=True, type=int)
+    rate.add_argument("--rater", default=os.environ.get("USER") or "anonymous", help="your name or id")
+    rate.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
+    if args.command == "rate":
+        return run_rate(args.source, args.year, args.rater, args.port)
     if args.command == "demo":
         return run_demo()
     if args.command == "estimate":

@@ -55,6 +55,7 @@ def test_every_check_passes_and_every_asset_checked(demo: dict) -> None:
         "filtered_pool",
         "image_clusters",
         "captions",
+        "caption_scores",
         "instruction_sets",
         "benchmark_splits",
         "release",

@@ -71,4 +71,4 @@ def test_production_instance_on_postgres_and_s3(
             " AND dagster_event_type = 'ASSET_MATERIALIZATION'",
             (run_id,),
         )
-        assert cur.fetchone()[0] == 6  # the six per-partition stages in one run
+        assert cur.fetchone()[0] == 7  # the seven per-partition stages in one run

@@ -21,7 +21,7 @@ def _reset_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def test_webserver_graphql_lists_the_eight_assets(tmp_path: Path) -> None:
+def test_webserver_graphql_lists_the_nine_assets(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     proc = subprocess.Popen(
@@ -65,6 +65,7 @@ def test_webserver_graphql_lists_the_eight_assets(tmp_path: Path) -> None:
             "filtered_pool": True,
             "image_clusters": False,
             "captions": True,
+            "caption_scores": True,
             "instruction_sets": True,
             "benchmark_splits": True,
             "release": False,

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from rs_assets.lib.caption_scores.vocab import DEFAULT_BY, SIGNALS
 from rs_assets.lib.captions.strategies import CaptionStrategy
 from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
 from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
@@ -48,6 +49,32 @@ def _regex(pattern: str | None) -> str | None:
     return pattern
 
 
+def _signals(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in SIGNALS or n == "overall"]
+    if unknown:
+        raise ValueError(f"unknown signals {unknown}; one of {sorted(set(SIGNALS) - {'overall'})}")
+    return names
+
+
+class SelectPolicy(BaseModel):
+    """Which captions of an image the release exports (caption_scores `overall` rows)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    top_k: int = Field(5, ge=1, description="captions exported per image, best overall score first")
+    min_score: float = Field(
+        0.5, ge=0, le=1, description="a `by` signal scoring below it (0-1) makes the caption low_score"
+    )
+    by: Annotated[list[str], AfterValidator(_signals)] = Field(
+        list(DEFAULT_BY), description="signals whose 0-1 scores are averaged (skipped ones are left out)"
+    )
+    max_overlap: float = Field(0.8, ge=0, le=1, description="near_duplicate at or above it is duplicate")
+    language: str = Field("en", description="expected ISO 639-1 language; another one is wrong_language")
+    min_language_confidence: float = Field(
+        0.5, ge=0, le=1, description="confidence the other language needs to be wrong_language"
+    )
+
+
 class _Base(BaseModel):
     # strict: `workers: yes` is not 1 and `per_year: "40"` not 40; finite: `timeout_s: .inf` never ends.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
@@ -68,6 +95,11 @@ class _Base(BaseModel):
     max_pixels: int = Field(
         DEFAULT_MAX_PIXELS, ge=1, description="decompression-bomb guard, checked on the header"
     )
+    role: Literal["data", "benchmark"] = Field(
+        "data", description="benchmark: protected test images; nothing in their clusters enters train/val"
+    )
+    judge: bool = Field(False, description="rate candidate captions with the LLM judge (costs calls)")
+    select: SelectPolicy = Field(default_factory=SelectPolicy, description="caption selection policy")
 
 
 class SyntheticSource(_Base):

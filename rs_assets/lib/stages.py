@@ -71,6 +71,7 @@ class Stage:
 
 def _registry() -> dict[str, Stage]:
     from rs_assets.lib.benchmark_splits.contract import BENCHMARK_SPLITS
+    from rs_assets.lib.caption_scores.contract import CAPTION_SCORES
     from rs_assets.lib.captions.contract import CAPTIONS
     from rs_assets.lib.filtered_pool.contract import FILTERED_POOL
     from rs_assets.lib.image_clusters.contract import IMAGE_CLUSTERS
@@ -84,6 +85,7 @@ def _registry() -> dict[str, Stage]:
         FILTERED_POOL,
         IMAGE_CLUSTERS,
         CAPTIONS,
+        CAPTION_SCORES,
         INSTRUCTION_SETS,
         BENCHMARK_SPLITS,
         RELEASE,

@@ -15,7 +15,14 @@ class ReleaseConfig(dg.Config):
 def build(project: Project) -> dg.AssetsDefinition:
     @stage_asset(
         project,
-        deps=["raw_scrape", "image_clusters", "benchmark_splits", "captions", "instruction_sets"],
+        deps=[
+            "raw_scrape",
+            "image_clusters",
+            "benchmark_splits",
+            "captions",
+            "caption_scores",
+            "instruction_sets",
+        ],
         contract=False,
         extra_checks=[
             dg.AssetCheckSpec(
@@ -31,7 +38,8 @@ def build(project: Project) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: ReleaseConfig, lake: LakeResource
     ) -> dg.MaterializeResult:
         store = lake.lake()
-        manifest = write_release(store, config.version)
+        benchmarks = [name for name, src in project.sources.items() if src.role == "benchmark"]
+        manifest = write_release(store, config.version, benchmarks)
         metadata = write_partition(context, store, "release", manifest, config=config)
         rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
         ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))

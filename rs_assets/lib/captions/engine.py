@@ -25,7 +25,7 @@ from rs_assets.lib.captions.strategies import MODEL_STRATEGIES, STRATEGIES
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.cache import ResponseStore
 from rs_assets.lib.llm.cost import by_model
-from rs_assets.lib.llm.local import OfflineBackend
+from rs_assets.lib.llm.local import Answerer, OfflineBackend
 from rs_assets.lib.llm.redact import key_redactor
 from rs_assets.lib.llm.runner import Runner
 from rs_assets.lib.llm.settings import LLMSettings
@@ -63,8 +63,12 @@ def check_prices(settings: LLMSettings, strategies: list[str]) -> None:
         )
 
 
-def build_runner(settings: LLMSettings, lake: Lake, log: logging.Logger | None) -> Runner:
-    offline_backend = OfflineBackend(offline.answer)
+def build_runner(
+    settings: LLMSettings, lake: Lake, log: logging.Logger | None, answer: Answerer = offline.answer
+) -> Runner:
+    """The Runner every LLM stage uses; `answer` is what the offline backend (and dry-run stand-ins)
+    reply with for that stage's requests."""
+    offline_backend = OfflineBackend(answer)
     store = ResponseStore(lake, settings.cache_prefix)
     redact = key_redactor(os.environ.get("OPENAI_API_KEY"))
     if not paid(settings):
@@ -141,7 +145,7 @@ def _stats(rows: list[dict[str, Any]], runner: Runner, settings: LLMSettings) ->
     }
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """asyncio.run, or in a helper thread when the caller already runs an event loop (notebooks)."""
     try:
         asyncio.get_running_loop()
@@ -180,4 +184,4 @@ def caption_partition(
     if unknown:
         raise ValueError(f"unknown caption strategies: {unknown}")
     check_prices(settings, list(strategies))
-    return _run(_caption_partition(records, list(strategies), lake, settings, log))
+    return run_sync(_caption_partition(records, list(strategies), lake, settings, log))

@@ -28,6 +28,27 @@ def _stage_section(stage: Stage) -> str:
     return f"### `{stage.name}`\n{stage.description}\n\n{header}\n{rows}\n\n{vocab}"
 
 
+def _funnel(funnel: dict[str, Any]) -> str:
+    """Candidates -> exported: each caption not exported counted under its selection decision."""
+    rows = "\n".join(f"| `{k}` | {v} |" for k, v in funnel["not_exported"].items())
+    return (
+        f"### Caption funnel\n{funnel['candidates']} candidate captions -> {funnel['exported']} exported "
+        "(the per-source `select` policy over `caption_scores`; the `caption_selection` view lists every "
+        "decision).\n\n| not exported because | captions |\n|---|---|\n" + (rows or "| - | 0 |") + "\n"
+    )
+
+
+def _benchmarks(stats: dict[str, Any]) -> str:
+    if not stats["benchmarks"]:
+        return "### Benchmark decontamination\nNo source is marked `role: benchmark`.\n"
+    rows = "\n".join(f"| `{b}` | {stats['benchmark_overlap'].get(b, 0)} |" for b in stats["benchmarks"])
+    return (
+        "### Benchmark decontamination\nImages removed from train/val because their cluster (exact or "
+        "near duplicate) holds an image of a benchmark source (`benchmark_overlap`):\n\n"
+        f"| benchmark source | images removed |\n|---|---|\n{rows}\n"
+    )
+
+
 def dataset_card(stats: dict[str, Any]) -> str:
     shares = "/".join(str(round(100 * share)) for _, share in SPLIT_SHARES)
     order = ", else ".join(f"`{s}`" for s in PREFERENCE)
@@ -45,6 +66,10 @@ RS-GPT4V methods). Every file is rebuilt by one command and every row names its 
 
 Captions: {stats["captions"]}. Conversations: {stats["conversations"]}.
 Canonical images held back, by reason (listed in `excluded.parquet`): {stats["excluded"] or "none"}.
+
+{_funnel(stats["funnel"])}
+
+{_benchmarks(stats)}
 Images whose partition predates a change of its cluster (re-materialise them to refresh their
 captions): {stats["stale_partitions"]}.
 
@@ -57,8 +82,8 @@ captions): {stats["stale_partitions"]}.
 - `excluded.parquet`: every canonical image held back, with its reason (table below).
 - `hf/<split>.parquet`: `datasets.load_dataset("parquet", data_files=...)`; `strategy` says which
   captioner wrote the text.
-- `webdataset/<split>-NNNNNN.tar` (+ same-name Parquet): `key.<ext>`, `key.txt` (the preferred
-  caption: {order}), `key.json` (metadata).
+- `webdataset/<split>-NNNNNN.tar` (+ same-name Parquet): `key.<ext>`, `key.txt` (the best-ranked
+  selected caption; ties: {order}), `key.json` (metadata).
 - `karpathy/dataset_rs.json`: RSICD/UCM-style `images[].filename/split/sentences[].raw/tokens`.
 
 ## Caption strategies (preference order)

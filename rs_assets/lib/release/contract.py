@@ -12,7 +12,7 @@ FILE_FORMATS: dict[str, str] = {
     "webdataset": "WebDataset tar shard",
     "webdataset_meta": "the shard's same-name Parquet (img2dataset layout)",
     "karpathy_json": "RSICD/UCM-style Karpathy JSON",
-    "exclusions": "canonical images held back, with their reason",
+    "exclusions": "canonical images held back, with their reason (and overlapped benchmarks)",
     "dataset_card": "this card",
 }
 

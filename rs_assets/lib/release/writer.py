@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Collection
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.release.card import dataset_card
 from rs_assets.lib.release.formats import FORMATS
-from rs_assets.lib.release.samples import release_samples
+from rs_assets.lib.release.samples import caption_funnel, release_samples
 from rs_assets.lib.stages import from_rows
 
 
@@ -50,9 +51,10 @@ class ReleaseWriter:
                 self.lake.delete(key)
 
 
-def write_release(lake: Lake, version: str) -> pa.Table:
-    """Every export for every split, the exclusions and the card; returns the manifest table."""
-    samples, excluded = release_samples(lake)
+def write_release(lake: Lake, version: str, benchmarks: Collection[str] = ()) -> pa.Table:
+    """Every export for every split, the exclusions and the card; returns the manifest table.
+    `benchmarks`: names of the `role: benchmark` sources (their clusters stay out of train/val)."""
+    samples, excluded = release_samples(lake, benchmarks)
     out = ReleaseWriter(lake, version)
     for write in FORMATS.values():
         write(out, samples)
@@ -60,6 +62,9 @@ def write_release(lake: Lake, version: str) -> pa.Table:
         "version": version,
         "splits": {k: len(v) for k, v in samples.items()},
         "excluded": dict(Counter(e["reason"] for e in excluded)),
+        "benchmark_overlap": dict(sorted(Counter(b for e in excluded for b in e["benchmarks"]).items())),
+        "benchmarks": sorted(benchmarks),
+        "funnel": caption_funnel(lake, samples),
         "stale_partitions": sum(s["stale_partition"] for v in samples.values() for s in v),
         "captions": sum(len(s["captions"]) for v in samples.values() for s in v),
         "conversations": sum(len(s["conversations"]) for v in samples.values() for s in v),
@@ -67,7 +72,10 @@ def write_release(lake: Lake, version: str) -> pa.Table:
     out.put_table(
         "excluded.parquet",
         pa.Table.from_pylist(
-            excluded, schema=pa.schema([("image_id", pa.string()), ("reason", pa.string())])
+            excluded,
+            schema=pa.schema(
+                [("image_id", pa.string()), ("reason", pa.string()), ("benchmarks", pa.list_(pa.string()))]
+            ),
         ),
         "exclusions",
         None,

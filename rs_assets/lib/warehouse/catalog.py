@@ -3,9 +3,10 @@
 Every table stage with `auto_view` gets a `SELECT *` view named after it; view files add the rest.
 They use `{{asset}}` placeholders, replaced by a `read_parquet` over that asset's files (or an
 empty stand-in with the contract columns when nothing was written yet), and `{{runs:asset}}`, a
-relation (filename, run_id) read from each file's key-value metadata. The catalog is built in a
-temp file and swapped in, so readers never see half a catalog and partition runs never open it
-for writing.
+relation (filename, run_id) read from each file's key-value metadata; `{{sessions:table}}` reads an
+append-only table written outside the jobs, one file per session (`SESSION_TABLES`: human ratings).
+The catalog is built in a temp file and swapped in, so readers never see half a catalog and
+partition runs never open it for writing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ import duckdb
 import pyarrow as pa
 
 from rs_assets.lib import settings
+from rs_assets.lib.caption_scores import ratings
 from rs_assets.lib.lake import Lake, filesystem, table_key
 from rs_assets.lib.stages import stage, table_stages
 
-PLACEHOLDER = re.compile(r"\{\{\s*(runs:)?([a-z_]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(runs:|sessions:)?([a-z_]+)\s*\}\}")
+SESSION_TABLES: dict[str, pa.Schema] = {ratings.TABLE: ratings.SCHEMA}
 
 
 def sql_string(value: str) -> str:
@@ -73,10 +76,21 @@ def _runs_sql(lake: Lake, asset: str) -> str:
     )
 
 
+def _sessions_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> str:
+    if lake.table_keys(name):
+        files = sql_string(lake.uri(f"tables/{name}/*/*/*.parquet"))
+        return f"read_parquet({files}, hive_partitioning = false, union_by_name = true)"
+    empty = pa.Table.from_batches([], schema=SESSION_TABLES[name])  # noqa: F841 - DuckDB replacement scan
+    conn.execute(f"CREATE OR REPLACE TABLE _empty_{name} AS SELECT * FROM empty")
+    return f"_empty_{name}"
+
+
 def render(sql: str, conn: duckdb.DuckDBPyConnection, lake: Lake) -> str:
     def sub(match: re.Match[str]) -> str:
-        runs, asset = match.groups()
-        return _runs_sql(lake, asset) if runs else _source_sql(conn, lake, asset)
+        kind, asset = match.groups()
+        if kind == "sessions:":
+            return _sessions_sql(conn, lake, asset)
+        return _runs_sql(lake, asset) if kind else _source_sql(conn, lake, asset)
 
     return PLACEHOLDER.sub(sub, sql)
 
