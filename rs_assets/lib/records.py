@@ -31,6 +31,10 @@ RAW_STATUSES: dict[str, str] = {
     "item_image_cap": "the article holds more content images than max_images_per_item (web); one row per "
     "article, its error says how many were not requested",
     "request_cap": "not requested: the run reached max_requests_per_run; the next run requests it",
+    "missing_image": "an annotation (file, or COCO image_id) whose image is not there (labeled formats); "
+    "`error` names the annotation and the image looked for",
+    "duplicate_name": "a second annotation entry for an image already recorded (COCO images[] listing one "
+    "file twice, e.g. in two splits); the first entry is the record, `error` names both",
 }
 
 # filtered_pool.drop_reason: NULL when kept. Never reuse a code for another meaning.

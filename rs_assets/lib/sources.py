@@ -25,6 +25,7 @@ from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
 from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
 from rs_assets.lib.partitions import year_range
 from rs_assets.lib.raw_scrape.formats import LabeledFormat
+from rs_assets.lib.raw_scrape.formats.classes import ClassList
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_FILE_BYTES = 1_000_000  # a sources file is a few KB; PyYAML parses ~0.25 MB/s, so at most ~4 s
@@ -174,6 +175,12 @@ class LabeledSource(_Base):
     )
     images: str | None = Field(None, description="folder of the images, where the dataset keeps them apart")
     annotations: str | None = Field(None, description="annotation folder or file of the format")
+    classes: list[str] | ClassList | None = Field(
+        None,
+        description="the dataset's class names, a list or a documented one (dota, dior, fair1m): objects of "
+        "other classes are counted in extra.unknown_classes; names COCO ids (1-based) without categories "
+        "and YOLO indices (0-based); default: the format's documented list",
+    )
     index: str | None = Field(
         None,
         description="CSV/Parquet with path, labels[, lat, lon, date, gsd_m, sensor, "

@@ -37,6 +37,12 @@ _ORDER = (
         "folders",
     ),
     Format("index", "a CSV/Parquet index of path, labels, coordinates, dates, boxes", "index"),
+    Format("dota", "DOTA v1.0/1.5/2.0 labelTxt: oriented boxes, imagesource and gsd headers", "dota"),
+    Format("fair1m", "FAIR1M XML: <points> polygons, class in <possibleresult><name>", "fair1m"),
+    Format("voc", "Pascal VOC XML as DIOR ships it: bndbox, robndbox/polygon where present", "voc"),
+    Format("rsvg", "DIOR-RSVG: VOC XML whose objects carry a referring description", "rsvg"),
+    Format("coco", "COCO detection JSON: images, annotations (bbox x y w h), categories; streamed", "coco"),
+    Format("yolo", "YOLO txt: class cx cy w h (or OBB corners) normalised; classes.txt / data.yaml", "yolo"),
 )
 FORMATS: dict[str, Format] = {f.name: f for f in _ORDER}
 LabeledFormat = Literal[tuple(FORMATS)]  # type: ignore[valid-type]  # the sources YAML `format:` values
