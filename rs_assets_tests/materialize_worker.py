@@ -11,7 +11,7 @@ import dagster as dg
 from rs_assets.defs.filtered_pool.assets import build as build_pool
 from rs_assets.defs.project import load_project
 from rs_assets.defs.raw_scrape.assets import build as build_raw
-from rs_assets.defs.resources import LakeResource, PoolResource
+from rs_assets.defs.resources import ExecutorResource, LakeResource, PoolResource
 
 
 def _messages(error: Any) -> str:
@@ -38,7 +38,11 @@ class MaterializeWorker:
         result = dg.materialize(
             self.assets,
             instance=self.instance,
-            resources={"lake": LakeResource(root=str(self.home / "lake")), "pool": PoolResource(workers=1)},
+            resources={
+                "lake": LakeResource(root=str(self.home / "lake")),
+                "pool": PoolResource(workers=1),
+                "executor": ExecutorResource(),
+            },
             partition_key=key,
             raise_on_error=False,
         )

@@ -11,10 +11,12 @@ import boto3
 import dagster as dg
 import psycopg2
 import pytest
+import yaml
 
 from rs_assets_tests.pipeline import failed_checks, run_partitions
 
-DEPLOY = Path(__file__).parents[1] / "deploy" / "dagster.postgres.yaml"
+REPO = Path(__file__).parents[1]
+DEPLOY = REPO / "deploy" / "dagster.postgres.yaml"
 
 
 @pytest.fixture
@@ -53,6 +55,10 @@ def test_production_instance_on_postgres_and_s3(
     boto3.client("s3").create_bucket(Bucket="prod-lake")
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        # the run monitoring test_run_monitoring.py proves on dagster.yaml: a killed worker's slot is freed
+        assert "MONITORING" in instance.get_required_daemon_types()
+        shipped = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_monitoring"]
+        assert instance.run_monitoring_settings == shipped
         results = run_partitions(instance, ["tiny_synthetic|2020"], publish=False)
         assert failed_checks(results) == []
         run_id = results[0].run_id

@@ -13,6 +13,7 @@ from pydantic import create_model
 from rs_assets.lib import settings
 from rs_assets.lib.lake import Lake, check_root
 from rs_assets.lib.llm.settings import ENV, LLMSettings
+from rs_assets.lib.shards import EXECUTORS
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -35,6 +36,21 @@ class PoolResource(dg.ConfigurableResource):
         queue = context.instance.get_concurrency_config().run_queue_config
         runs = queue.max_concurrent_runs if queue and queue.max_concurrent_runs > 0 else 1
         return max(1, (os.cpu_count() or 1) // runs)
+
+
+class ExecutorResource(dg.ConfigurableResource):
+    """Where the heavy per-record work of a partition runs: `local` (this run's process pool) or `ray`
+    (shards of `shard_size` records as Ray tasks; `RAY_ADDRESS` picks the cluster, else a local one)."""
+
+    kind: str = "local"
+    shard_size: int = 512
+
+    def checked(self) -> ExecutorResource:
+        if self.kind not in EXECUTORS:
+            raise ValueError(f"RS_ASSETS_EXECUTOR={self.kind!r}: one of {', '.join(EXECUTORS)}")
+        if self.shard_size < 1:
+            raise ValueError(f"RS_ASSETS_SHARD_SIZE={self.shard_size}: must be >= 1")
+        return self
 
 
 class _LLMBase(dg.ConfigurableResource):
@@ -71,6 +87,18 @@ def llm_from_env() -> Any:
     return LLMResource(**{name: _bound(s.var) for name, s in ENV.items()})
 
 
+def executor_from_env() -> ExecutorResource:
+    kind = os.environ.get("RS_ASSETS_EXECUTOR", "").strip().lower() or "local"
+    raw = os.environ.get("RS_ASSETS_SHARD_SIZE", "").strip()
+    if raw and not raw.isdigit():
+        raise ValueError(f"RS_ASSETS_SHARD_SIZE={raw!r}: a whole number >= 1")
+    ExecutorResource(kind=kind, shard_size=int(raw) if raw else 512).checked()
+    return ExecutorResource(
+        kind=dg.EnvVar("RS_ASSETS_EXECUTOR") if os.environ.get("RS_ASSETS_EXECUTOR", "").strip() else "local",
+        shard_size=dg.EnvVar.int("RS_ASSETS_SHARD_SIZE") if raw else 512,
+    )
+
+
 def pool_from_env() -> PoolResource:
     raw = os.environ.get("RS_ASSETS_POOL_WORKERS", "").strip()
     if raw and not (raw.isdigit() and int(raw) >= 0):
@@ -80,4 +108,11 @@ def pool_from_env() -> PoolResource:
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"lake": lake_from_env(), "llm": llm_from_env(), "pool": pool_from_env()})
+    return dg.Definitions(
+        resources={
+            "lake": lake_from_env(),
+            "llm": llm_from_env(),
+            "pool": pool_from_env(),
+            "executor": executor_from_env(),
+        }
+    )

@@ -26,15 +26,15 @@ RAW_STATUSES: dict[str, str] = {
     "invalid_path": "an index path no filesystem accepts (a NUL byte); refused, never read",
     "invalid_row": "a source file line that is no row (not JSON, not an object, wrong cell count); `error`"
     " names the file and line",
+    "missing_image": "a dataset's annotation names an image file its image folder does not hold; the row "
+    "keeps what the annotation says, nothing is read",
+    "no_annotation": "an image file of a dataset that no annotation entry names (annotation-driven labeled "
+    "formats); recorded, never read",
     "removed_at_origin": "fetched by an earlier run, now 404/410 at the origin (web); the row and its "
     "stored image are kept, filtered_pool drops it",
     "item_image_cap": "the article holds more content images than max_images_per_item (web); one row per "
     "article, its error says how many were not requested",
     "request_cap": "not requested: the run reached max_requests_per_run; the next run requests it",
-    "missing_image": "an annotation (file, or COCO image_id) whose image is not there (labeled formats); "
-    "`error` names the annotation and the image looked for",
-    "duplicate_name": "a second annotation entry for an image already recorded (COCO images[] listing one "
-    "file twice, e.g. in two splits); the first entry is the record, `error` names both",
 }
 
 # filtered_pool.drop_reason: NULL when kept. Never reuse a code for another meaning.

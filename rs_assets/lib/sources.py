@@ -6,11 +6,9 @@ Errors name the source and the field, e.g. `sources.yaml: source 'ucm': field 'p
 from __future__ import annotations
 
 import re
-import stat
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -18,6 +16,8 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from rs_assets.lib.captions.strategies import CaptionStrategy
@@ -26,18 +26,9 @@ from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
 from rs_assets.lib.partitions import year_range
 from rs_assets.lib.raw_scrape.formats import LabeledFormat
 from rs_assets.lib.raw_scrape.formats.classes import ClassList
+from rs_assets.lib.sources_yaml import SourcesConfigError, load_yaml
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-MAX_FILE_BYTES = 1_000_000  # a sources file is a few KB; PyYAML parses ~0.25 MB/s, so at most ~4 s
-MAX_DEPTH = 20  # sources > name > field > list > item is 5; PyYAML's composer recurses once per level
-_NO_ALIASES = (
-    "YAML anchors, aliases and merge keys are not supported: a sources file has no need for them, "
-    "and expanding them can take unbounded time and memory; write each value out"
-)
-
-
-class SourcesConfigError(ValueError):
-    """A sources file that cannot be used; the message names the file, source and field."""
 
 
 def _unique(years: list[int]) -> list[int]:
@@ -170,11 +161,13 @@ class LabeledSource(_Base):
     kind: Literal["labeled"]
     default_year: _RequiredYear = None
     format: LabeledFormat = Field("folders", description="dataset layout (raw_scrape/formats registry)")
-    path: str | None = Field(
-        None, description="the dataset folder (local or s3://); image paths are relative to `images`, else it"
-    )
     images: str | None = Field(None, description="folder of the images, where the dataset keeps them apart")
     annotations: str | None = Field(None, description="annotation folder or file of the format")
+    path: str | None = Field(
+        None,
+        validate_default=True,
+        description="the dataset folder (local or s3://); image paths are relative to `images`, else it",
+    )
     classes: list[str] | ClassList | None = Field(
         None,
         description="the dataset's class names, a list or a documented one (dota, dior, fair1m): objects of "
@@ -186,9 +179,21 @@ class LabeledSource(_Base):
         description="CSV/Parquet with path, labels[, lat, lon, date, gsd_m, sensor, "
         "boxes]; relative to `path` unless absolute",
     )
+    path_column: str = Field("filepath", description="captions_csv: the image path column (open_clip's)")
+    caption_column: str | list[str] = Field(
+        "title",
+        description="captions_csv: the caption column, or several (SkyScript: title, title_multi_objects)",
+    )
     sensor: str | None = None
     gsd_m: float | None = Field(None, gt=0, description="ground sampling distance in metres")
     max_bytes: int = Field(200_000_000, ge=1, description="bigger files are too_large, never read")
+
+    @field_validator("path")
+    @classmethod
+    def _path_or_images(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and not info.data.get("images"):
+            raise ValueError("path or images is required")
+        return value
 
 
 SourceConfig = Annotated[
@@ -250,109 +255,15 @@ def parse_sources(data: Any, file: str = "sources.yaml", years: range | None = N
                 f"{file}: source {name!r}: field 'feed_url': "
                 "one of feed_url, sitemap_url, start_urls is required"
             )
-        if src.kind == "labeled" and not (src.path or src.images):
-            raise SourcesConfigError(f"{file}: source {name!r}: field 'path': path or images is required")
         problem = _year_problem(src, years) if years is not None else None
         if problem:
             raise SourcesConfigError(f"{file}: source {name!r}: {problem}")
     return dict(sorted(out.items()))
 
 
-def _repeated(path: tuple[str, ...], key: Any) -> str:
-    """What a repeated key is, in the words of the other errors (source, field)."""
-    if path == ("sources",):
-        return f"source {key!r} is defined twice"
-    if len(path) >= 2 and path[0] == "sources":
-        return f"source {path[1]!r}: field {'.'.join((*path[2:], str(key)))!r} is given twice"
-    return f"key {'.'.join((*path, str(key)))!r} is given twice"
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader refusing what a sources file never needs and PyYAML gets wrong: anchors, aliases
-    and merge keys (a "billion laughs" document expands exponentially), nesting deep enough to
-    exhaust the stack, and repeated keys (PyYAML silently keeps the last one)."""
-
-    def __init__(self, text: str, file: str) -> None:
-        super().__init__(text)
-        self.file = file
-        self.depth = 0
-
-    def _refuse(self, mark: Any, problem: str) -> NoReturn:
-        raise SourcesConfigError(f"{self.file}: line {mark.line + 1}: {problem}")
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            self._refuse(event.start_mark, _NO_ALIASES)
-        if self.depth >= MAX_DEPTH:
-            self._refuse(event.start_mark, f"nested deeper than {MAX_DEPTH} levels")
-        self.depth += 1
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-
-    def construct_document(self, node: Any) -> Any:
-        self._check_keys(node, ())
-        return super().construct_document(node)
-
-    def _check_keys(self, node: Any, path: tuple[str, ...]) -> None:
-        if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._check_keys(item, (*path, str(i)))
-        if not isinstance(node, yaml.MappingNode):
-            return
-        lines: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                self._refuse(key_node.start_mark, _NO_ALIASES)
-            if not isinstance(key_node, yaml.ScalarNode):
-                continue  # the constructor refuses unhashable keys itself
-            key, line = self.construct_object(key_node), key_node.start_mark.line + 1
-            if key in lines:
-                raise SourcesConfigError(
-                    f"{self.file}: {_repeated(path, key)} (lines {lines[key]} and {line})"
-                )
-            lines[key] = line
-            self._check_keys(value_node, (*path, str(key)))
-
-
-def _read(path: Path) -> str:
-    """The file's text; anything but a small readable UTF-8 file is refused before parsing."""
-    try:
-        mode = path.stat().st_mode
-        if stat.S_ISDIR(mode):
-            raise SourcesConfigError(f"{path}: sources file is a folder, not a file (RS_ASSETS_SOURCES)")
-        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
-            raise SourcesConfigError(f"{path}: sources file is not a regular file (RS_ASSETS_SOURCES)")
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise SourcesConfigError(f"{path}: sources file not found (RS_ASSETS_SOURCES)") from None
-    except OSError as exc:
-        raise SourcesConfigError(
-            f"{path}: sources file cannot be read (RS_ASSETS_SOURCES): {exc.strerror}"
-        ) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise SourcesConfigError(
-            f"{path}: sources file is larger than the {MAX_FILE_BYTES // 1_000_000} MB cap "
-            f"({MAX_FILE_BYTES} bytes)"
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SourcesConfigError(f"{path}: not UTF-8 text: {exc}") from None
-
-
 def load_sources(path: Path, years: range | None = None) -> dict[str, Any]:
     """Read and validate a sources YAML file; `years` defaults to the configured year partitions."""
-    loader = _StrictLoader(_read(path), file=str(path))
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise SourcesConfigError(f"{path}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    data = load_yaml(path)
     return parse_sources(data, file=str(path), years=year_range() if years is None else years)
 
 

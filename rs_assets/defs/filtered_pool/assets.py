@@ -3,9 +3,10 @@
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
-from rs_assets.defs.resources import LakeResource, PoolResource
+from rs_assets.defs.resources import ExecutorResource, LakeResource, PoolResource
 from rs_assets.defs.stage import contract_results, counts, read_partition, stage_asset, write_partition
 from rs_assets.lib.filtered_pool.driver import pool_partition
+from rs_assets.lib.filtered_pool.sharded import pool_partition_sharded
 from rs_assets.lib.reconcile import pool_reconciliation
 from rs_assets.lib.selection import with_coordinates
 
@@ -13,20 +14,28 @@ from rs_assets.lib.selection import with_coordinates
 def build(project: Project) -> dg.AssetsDefinition:
     @stage_asset(project, deps=["raw_scrape"], kinds={"parquet", "pillow"})
     def filtered_pool(
-        context: dg.AssetExecutionContext, lake: LakeResource, pool: PoolResource
+        context: dg.AssetExecutionContext,
+        lake: LakeResource,
+        pool: PoolResource,
+        executor: ExecutorResource,
     ) -> dg.MaterializeResult:
         source, year, cfg = project.partition(context)
         store = lake.lake()
         raw = read_partition(store, "raw_scrape", source, year)
-        decided = pool_partition(
-            raw,
-            cfg,
-            load_image=store.get_image,
-            put_thumb=store.put_thumb,
-            workers=pool.worker_count(context),
-            max_pixels=cfg.max_pixels,
-            rs_scorer=cfg.rs_scorer,
-        )
+        engine = executor.checked()
+        if engine.kind == "ray":
+            decided, shards = pool_partition_sharded(store, source, year, raw, cfg, engine.shard_size)
+        else:
+            shards = {}
+            decided = pool_partition(
+                raw,
+                cfg,
+                load_image=store.get_image,
+                put_thumb=store.put_thumb,
+                workers=pool.worker_count(context),
+                max_pixels=cfg.max_pixels,
+                rs_scorer=cfg.rs_scorer,
+            )
         decided = with_coordinates(decided, raw)
         metadata = write_partition(
             context, store, "filtered_pool", decided, source=source, year=year, config=cfg
@@ -35,7 +44,14 @@ def build(project: Project) -> dg.AssetsDefinition:
         kept = sum(decided["kept"].to_pylist())
         context.log.info(f"filtered_pool {source}|{year}: kept {kept}/{decided.num_rows}, drops {reasons}")
         return dg.MaterializeResult(
-            metadata={**metadata, "kept": kept, "dropped": decided.num_rows - kept, "drop_reasons": reasons},
+            metadata={
+                **metadata,
+                "kept": kept,
+                "dropped": decided.num_rows - kept,
+                "drop_reasons": reasons,
+                "executor": engine.kind,
+                **{f"executor/{k}": v for k, v in shards.items()},
+            },
             check_results=contract_results(
                 "filtered_pool",
                 decided,

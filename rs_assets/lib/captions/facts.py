@@ -4,6 +4,7 @@ context), computed once per record, JSON-able, and rendered as the same rule tex
 from __future__ import annotations
 
 import calendar
+import json
 from collections import Counter
 from datetime import datetime
 from functools import lru_cache
@@ -28,6 +29,7 @@ NORTH_SEASONS = {
     11: "autumn",
 }
 OPPOSITE = {"winter": "summer", "summer": "winter", "spring": "autumn", "autumn": "spring"}
+REF_CAPTIONS_SHOWN, REF_QA_SHOWN, REF_CHARS = 3, 8, 200  # a dataset's own text relayed, bounded
 
 
 @lru_cache(maxsize=4096)
@@ -90,6 +92,22 @@ def _landcover(value: Any) -> list[dict[str, Any]]:
     return sorted(shares, key=lambda d: (-d["share"], d["cls"]))
 
 
+def _clip(text: Any) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= REF_CHARS else text[: REF_CHARS - 3] + "..."
+
+
+def _references(rec: dict[str, Any]) -> dict[str, list[Any]]:
+    """The first of the dataset's own captions and QA (RSICD, RSVQA...), whitespace folded, clipped."""
+    captions = [_clip(c) for c in rec.get("ref_captions") or [] if c and str(c).strip()]
+    qa = [
+        {"question": _clip(q["question"]), "answer": _clip(q["answer"])}
+        for q in rec.get("ref_qa") or []
+        if q.get("question") and q.get("answer") is not None
+    ]
+    return {"ref_captions": captions[:REF_CAPTIONS_SHOWN], "ref_qa": qa[:REF_QA_SHOWN]}
+
+
 def record_facts(rec: dict[str, Any]) -> dict[str, Any]:
     """Everything known about a record that a caption may state, with None for the unknown."""
     lat, lon = rec.get("lat"), rec.get("lon")
@@ -115,6 +133,7 @@ def record_facts(rec: dict[str, Any]) -> dict[str, Any]:
         "labels": [str(x) for x in rec.get("labels") or []],
         "width": width,
         "height": height,
+        **_references(rec),
     }
 
 
@@ -178,4 +197,10 @@ def rule_text(facts: dict[str, Any]) -> str:
         lines.append(f"Labels: {', '.join(facts['labels'])}")
     if facts["width"]:
         lines.append(f"Image size: {facts['width']}x{facts['height']} px")
+    if facts["ref_captions"]:
+        quoted = "; ".join(json.dumps(c, ensure_ascii=False) for c in facts["ref_captions"])
+        lines.append(f"Captions from the source dataset: {quoted}")
+    if facts["ref_qa"]:
+        answers = "; ".join(f"{q['question']} {q['answer']}" for q in facts["ref_qa"])
+        lines.append(f"Questions answered by the source dataset: {answers}")
     return "\n".join(lines) or "No metadata."

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from rs_assets.lib.captions.facts import plural
 from rs_assets.lib.captions.strategies import preference_rank
+from rs_assets.lib.instruction_sets.legacy import legacy_caption, legacy_vqa
 from rs_assets.lib.records import stable_hash
 
 Pairs = list[tuple[str, str]]
@@ -109,6 +110,8 @@ _ORDER = (
     Task("scene_classification", "scene categories from the record's labels", scene_classification),
     Task("object_count", "how many objects of each class", object_count),
     Task("grounding", "phrase -> boxes on a 0-1000 scale", grounding),
+    Task("legacy_caption", "one of the dataset's own captions (ref_captions), restated", legacy_caption),
+    Task("legacy_vqa", "the dataset's own QA (ref_qa) as one multi-turn conversation", legacy_vqa),
 )
 TASKS: dict[str, Task] = {t.name: t for t in _ORDER}
 InstructionTask = Literal[tuple(TASKS)]  # type: ignore[valid-type]  # the sources YAML `instructions:` items
@@ -116,4 +119,6 @@ SKIP_REASONS: dict[str, str] = {
     "no_caption": "no ok final caption for the image",
     "no_labels": "the record has no labels",
     "no_objects": "the record has no objects (or no image size)",
+    "no_ref_captions": "the record has no captions of its own dataset (ref_captions)",
+    "no_ref_qa": "the record has no question-answer pairs of its own dataset (ref_qa)",
 }

@@ -27,7 +27,7 @@ from rs_assets.lib.raw_scrape.connectors.common import (
     to_float,
     valid_latlon,
 )
-from rs_assets.lib.raw_scrape.connectors.http import noai_directive
+from rs_assets.lib.raw_scrape.connectors.politeness import noai_directive
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")

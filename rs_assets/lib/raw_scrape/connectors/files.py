@@ -33,30 +33,24 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BadRow:
-    """A line of a source file that cannot be read as a row, or a file that yields no image (`line`
-    None, e.g. an annotation without its image): where it is, why, and the raw status it records."""
+    """A line of a source file that cannot be read as a row: where it is and why."""
 
     file: str
-    line: int | None
+    line: int
     reason: str
-    status: str = "invalid_row"
-
-    @property
-    def where(self) -> str:
-        return self.file if self.line is None else f"{self.file}:{self.line}"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.reason}"
+        return f"{self.file}:{self.line}: {self.reason}"
 
 
 Row = dict[str, Any] | BadRow
 
 
 def bad_row_item(bad: BadRow, year: int, default_year: int) -> RawItem | None:
-    """The record of a bad line (`invalid_row`) or file, in the default year's partition (it has no date)."""
+    """The `invalid_row` record of a bad line, in the default year's partition (it has no date)."""
     if item_year(None, default_year) != year:
         return None
-    return RawItem(native_id=bad.where, year=year, status=bad.status, error=str(bad))
+    return RawItem(native_id=f"{bad.file}:{bad.line}", year=year, status="invalid_row", error=str(bad))
 
 
 def expand(path: str) -> list[str]:

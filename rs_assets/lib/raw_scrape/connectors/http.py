@@ -17,8 +17,6 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
@@ -34,6 +32,7 @@ from rs_assets.lib.raw_scrape.connectors.media import (
     image_format,
     looks_like_markup,
 )
+from rs_assets.lib.raw_scrape.connectors.politeness import Host, bounded_map, noai_directive
 from rs_assets.lib.retry_after import retry_after_s
 from rs_assets.lib.sources import PairsSource, WebSource
 
@@ -47,7 +46,6 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 BACKOFF_S = 0.5
 MAX_WAIT_S = 120.0  # a longer Retry-After gives up: the next run retries the item
 ROBOTS_MAX_BYTES = 512_000  # RFC 9309: parse at least 500 KiB
-NOAI_DIRECTIVES = ("noai", "noimageai")
 
 
 @dataclass
@@ -69,59 +67,6 @@ class Fetched:
     location: str | None = None
 
 
-def bounded_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """`fn` over `items` on `workers` threads, results as they complete. At most 2x `workers` items
-    are queued, so a million-row source never sits in memory."""
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="rs-fetch")
-    pending: set[Future[R]] = set()
-    try:
-        for item in items:
-            pending.add(pool.submit(fn, item))
-            if len(pending) >= 2 * workers:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (f.result() for f in done)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def noai_directive(values: Iterable[str], ua_token: str) -> str | None:
-    """The `noai`/`noimageai` directive of X-Robots-Tag values that apply to us (global, or
-    prefixed with our user-agent token), else None."""
-    for value in values:
-        agent, sep, rest = value.partition(":")
-        scoped = sep and "," not in agent and " " not in agent.strip()
-        if scoped and agent.strip().lower() not in (ua_token, "*"):
-            continue
-        tokens = {t.strip().lower() for t in (rest if scoped else value).split(",")}
-        hit = next((d for d in NOAI_DIRECTIVES if d in tokens), None)
-        if hit:
-            return hit
-    return None
-
-
-class _Host:
-    """Per-host politeness: at most `concurrency` requests in flight, one start per `interval`."""
-
-    def __init__(self, concurrency: int, interval: float) -> None:
-        self.slots = threading.BoundedSemaphore(concurrency)
-        self.interval = interval
-        self.lock = threading.Lock()
-        self.next_start = 0.0
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        with self.slots:
-            with self.lock:
-                now = time.monotonic()
-                start = max(now, self.next_start)
-                self.next_start = start + self.interval
-            time.sleep(max(0.0, start - now))
-            yield
-
-
 class Fetcher:
     """Thread-safe HTTP GET for one source run; use as a context manager."""
 
@@ -136,7 +81,7 @@ class Fetcher:
             trust_env=False,
         )
         self._lock = threading.Lock()
-        self._hosts: dict[str, _Host] = {}
+        self._hosts: dict[str, Host] = {}
         self._refusals: dict[str, tuple[str, str] | None] = {}
         self._robots: dict[str, RobotFileParser] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
@@ -249,10 +194,10 @@ class Fetcher:
             parser.disallow_all = True
         return parser
 
-    def _host(self, host: str) -> _Host:
+    def _host(self, host: str) -> Host:
         with self._lock:
             if host not in self._hosts:
-                self._hosts[host] = _Host(self.source.max_concurrency, 1.0 / self.source.requests_per_second)
+                self._hosts[host] = Host(self.source.max_concurrency, 1.0 / self.source.requests_per_second)
             return self._hosts[host]
 
     # -- sending ------------------------------------------------------------------------------------

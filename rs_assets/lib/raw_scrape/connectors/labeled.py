@@ -5,9 +5,10 @@ this module reads the files safely and builds the records; a format's optional `
 its objects to the image read (clipping). `folders`: class subfolders (label = the folder name; nested
 folders: the path, leaf last); `index` (or `index:` set): a CSV/Parquet with `path`,
 `labels` ("a;b", "a,b", "a|b" or a JSON list) and optional `lat`, `lon`, `date`, `gsd_m`, `sensor`,
-`cloud_cover`, `boxes` (JSON list of {"cls", "bbox": [x1, y1, x2, y2]} in pixels); other columns go to
-`extra`; a malformed `labels` or `boxes` cell empties that field and says why in
-`extra["labels_error"]` / `extra["boxes_error"]`, the image is kept. Both walks skip dot files and dot
+`cloud_cover`, `boxes` (JSON list of {"cls", "bbox": [x1, y1, x2, y2]} in pixels), `ref_captions` (one
+caption, or a JSON list), `ref_qa` (JSON list of {question, answer, type}); other columns go to `extra`;
+a malformed `labels`, `boxes`, `ref_captions` or `ref_qa` cell empties that field and says why in
+`extra["<field>_error"]` (`boxes_error` for boxes), the image is kept. Both walks skip dot files and dot
 folders. Hostile files become rows with a status, never an exception: dangling links, FIFOs and
 unreadable files `not_found`, links or paths escaping the root `outside_root` (never read), empty or
 non-image files `bad_content_type`, files above `max_bytes` `too_large` (never read), index paths with
@@ -27,8 +28,8 @@ from typing import Any
 from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.raw_scrape.connectors.common import item_year, parse_datetime, row_latlon, to_float
 from rs_assets.lib.raw_scrape.connectors.files import BadRow, bad_row_item
-from rs_assets.lib.raw_scrape.connectors.http import bounded_map
 from rs_assets.lib.raw_scrape.connectors.media import SNIFF_BYTES, image_format
+from rs_assets.lib.raw_scrape.connectors.politeness import bounded_map
 from rs_assets.lib.raw_scrape.formats import FORMATS
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import LabeledSource
@@ -83,6 +84,30 @@ def parse_boxes(value: Any) -> list[dict[str, Any]]:
         if len(bbox) != 4:
             raise ValueError(f"bbox needs 4 numbers, got {bbox}")
         out.append({"cls": str(box.get("cls") or box["label"]), "bbox": bbox})
+    return out
+
+
+def parse_ref_captions(value: Any) -> list[str]:
+    """A dataset's own captions: a list, a JSON list in a cell, or one caption as text."""
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else [text]
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"ref_captions must be text or a list, not {type(value).__name__}")
+    return [str(v).strip() for v in value if v is not None and str(v).strip()]
+
+
+def parse_ref_qa(value: Any) -> list[dict[str, Any]]:
+    """A dataset's own QA: a list (or a JSON list in a cell) of {question, answer, type?}."""
+    items = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"ref_qa must be a list, not {type(items).__name__}")
+    out = []
+    for qa in items:
+        if not isinstance(qa, dict) or not isinstance(qa.get("question"), str) or qa.get("answer") is None:
+            raise ValueError(f"a ref_qa item needs a question and an answer, got {qa!r}"[:200])
+        kind = qa.get("type")
+        out.append({"question": qa["question"], "answer": str(qa["answer"]), "type": kind and str(kind)})
     return out
 
 
@@ -190,16 +215,25 @@ def image_root(source: LabeledSource) -> str:
 
 
 def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawItem | None:
-    """Metadata record of one file (folder walk or index row) for partition `year`, not yet read."""
+    """Metadata record of one file (folder walk or index row) for partition `year`, not yet read. A
+    format that decided without reading (`missing_image`, `no_annotation`...) sets `outcome`, an
+    `Outcome` tuple: the record takes its status and error and is never read."""
     when = parse_datetime(row.get("date"))
     if item_year(when, source.default_year) != year:
         return None
     rel = str(row["path"]) if row.get("path") else None
     folder = rel.split("/")[0] if rel and "/" in rel else None
     latlon = row_latlon(row)
+    outcome = row.get("outcome")
+    if not isinstance(outcome, tuple):  # only a format decides an outcome; a table column is data
+        outcome = None
     extra = {
         **(row.get("extra") or {}),
-        **{k: v for k, v in row.items() if k not in _KNOWN and v is not None},
+        **{
+            k: v
+            for k, v in row.items()
+            if k not in _KNOWN and v is not None and not (k == "outcome" and outcome)
+        },
     }
     try:
         labels = parse_labels(row["labels"]) if "labels" in row else [folder] if folder else []
@@ -209,6 +243,12 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
         objects = list(row["objects"]) if "objects" in row else parse_boxes(row.get("boxes"))
     except (ValueError, KeyError, TypeError) as exc:
         objects, extra["boxes_error"] = [], f"{type(exc).__name__}: {exc}"
+    references: dict[str, Any] = {}
+    for key, parse in (("ref_captions", parse_ref_captions), ("ref_qa", parse_ref_qa)):
+        try:
+            references[key] = parse(row.get(key) or [])
+        except (ValueError, TypeError) as exc:  # a bad cell costs that field, not the image
+            references[key], extra[f"{key}_error"] = [], f"{type(exc).__name__}: {exc}"
     return RawItem(
         native_id=rel or stable_hash(row),
         year=year,
@@ -216,16 +256,16 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
         captured_at=when,
         labels=labels,
         objects=objects,
-        ref_captions=list(row.get("ref_captions") or []),
-        ref_qa=list(row.get("ref_qa") or []),
+        ref_captions=references["ref_captions"],
+        ref_qa=references["ref_qa"],
         lat=latlon[0] if latlon else None,
         lon=latlon[1] if latlon else None,
         extra=extra,
         sensor=row.get("sensor") or source.sensor,
         gsd_m=to_float(row.get("gsd_m", row.get("gsd"))) or source.gsd_m,
         cloud_cover=to_float(row.get("cloud_cover")),
-        status="ok" if rel else "not_found",
-        error=None if rel else "index row without a path",
+        status=outcome[0] if outcome else "ok" if rel else "not_found",
+        error=outcome[1] if outcome else None if rel else "index row without a path",
     )
 
 

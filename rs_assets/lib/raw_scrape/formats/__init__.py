@@ -4,7 +4,9 @@ A format is one entry here plus its module, which exposes `rows(source) -> Itera
 per image with `path` (relative to the image root: `images`, else `path`) and what the annotations
 say of it (`labels`, `objects` as {cls, bbox [x1, y1, x2, y2], poly?, description?} in pixels of the
 original image, `ref_captions`, `ref_qa` as {question, answer, type}, `date`, `lat`, `lon`, `gsd_m`,
-`sensor`, `extra`), or a `BadRow` naming the file and line that could not be read. A module may also
+`sensor`, `extra`, and `outcome`, an (status, error, None) tuple, when the format decided without
+reading: `missing_image`, `no_annotation`, `outside_root`), or a `BadRow` naming the file and line that
+could not be read. A module may also
 expose `read(source, path) -> (status, error, bytes)` when an image is not one file (BigEarthNet band
 folders). Modules are imported by name when used, so the sources schema can list the formats
 without importing their parsers.
@@ -37,6 +39,9 @@ _ORDER = (
         "folders",
     ),
     Format("index", "a CSV/Parquet index of path, labels, coordinates, dates, boxes", "index"),
+    Format("karpathy", "caption JSON of RSICD, UCM-captions, Sydney-captions, RSITMD", "karpathy"),
+    Format("captions_csv", "open_clip CSV of image path and captions; SkyScript, HQRS", "captions_csv"),
+    Format("rsvqa", "RSVQA LR/HR question, answer and image JSON per split", "rsvqa"),
     Format("dota", "DOTA v1.0/1.5/2.0 labelTxt: oriented boxes, imagesource and gsd headers", "dota"),
     Format("fair1m", "FAIR1M XML: <points> polygons, class in <possibleresult><name>", "fair1m"),
     Format("voc", "Pascal VOC XML as DIOR ships it: bndbox, robndbox/polygon where present", "voc"),
