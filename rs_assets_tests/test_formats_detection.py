@@ -343,14 +343,19 @@ def test_nested_folders_give_the_hierarchy_leaf_last(tmp_path: Path) -> None:
     }
 
 
+def _keyed(got: dict[str, RawItem]) -> dict[str, RawItem]:
+    """Rows by image path; those without one (an annotation without image) by the annotation."""
+    return {(v.extra.get("annotation", k) if v.url is None else k): v for k, v in got.items()}
+
+
 def test_dota_labeltxt_from_the_dataset_root(tmp_path: Path) -> None:
     base = dota(tmp_path)
-    got = _fetch(_source(format="dota", path=str(base)), tmp_path)
+    got = _keyed(_fetch(_source(format="dota", path=str(base)), tmp_path))
     orphan = f"{base}/train/labelTxt/P0009.txt"
     assert {k: v.status for k, v in got.items()} == {
         "train/images/P0001.png": "ok",
         "train/images/P0002.png": "ok",
-        "train/images/P0003.png": "ok",
+        "train/images/P0003.png": "no_annotation",
         "train/images/P0004.png": "ok",
         "val/images/P0001.png": "ok",  # the same file name in another split is another record
         orphan: "missing_image",
@@ -374,15 +379,16 @@ def test_dota_labeltxt_from_the_dataset_root(tmp_path: Path) -> None:
     assert [o["cls"] for o in val.objects] == ["helicopter"] and val.extra["split"] == "val"
     assert (val.gsd_m, val.sensor) == (None, "GF2")  # gsd:null
     empty = got["train/images/P0002.png"]
-    assert (
-        empty.objects == []
-        and "missing_annotation" not in empty.extra
-        and "annotation_errors" not in empty.extra
-    )
-    assert got["train/images/P0003.png"].extra["missing_annotation"] == "no annotation file named P0003.*"
+    assert empty.objects == [] and empty.content and "annotation_errors" not in empty.extra
+    unannotated = got["train/images/P0003.png"]
+    assert unannotated.error == "no annotation file named P0003.*" and unannotated.content is None
     escaped = got["train/images/P0004.png"]
     assert escaped.objects == [] and "outside_root" in escaped.extra["annotation_errors"][0]
-    assert got[orphan].error == f"{orphan}: no image named P0009.* under {base} (1 objects annotated)"
+    missing = got[orphan]  # what the annotation says is kept
+    assert missing.error == f"no image named P0009.* under {base}" and missing.url is None
+    assert missing.objects == [
+        {"cls": "ship", "bbox": [1.0, 1.0, 9.0, 9.0], "poly": [1.0, 1.0, 9.0, 1.0, 9.0, 9.0, 1.0, 9.0]}
+    ]
 
 
 def test_dota_with_images_and_annotations_apart(tmp_path: Path) -> None:
@@ -393,7 +399,7 @@ def test_dota_with_images_and_annotations_apart(tmp_path: Path) -> None:
         annotations=str(base / "train" / "labelTxt"),
         gsd_m=0.5,
     )
-    got = _fetch(source, tmp_path)
+    got = _keyed(_fetch(source, tmp_path))
     assert set(got) == {
         "P0001.png",
         "P0002.png",
@@ -411,8 +417,9 @@ def test_dota_on_s3(s3_env: str, tmp_path: Path) -> None:
     s3.put_object(Bucket="dota", Key="train/images/P0001.png", Body=scene(1))
     s3.put_object(Bucket="dota", Key="train/labelTxt/P0001.txt", Body=DOTA_P0001.encode())
     s3.put_object(Bucket="dota", Key="train/labelTxt/P0009.txt", Body=b"")
-    got = _fetch(_source(format="dota", path="s3://dota"), tmp_path)
+    got = _keyed(_fetch(_source(format="dota", path="s3://dota"), tmp_path))
     assert got["train/images/P0001.png"].objects == P0001_OBJECTS
+    assert got["train/images/P0001.png"].extra["clipped_objects"] == 1  # the image was read from S3
     assert got["s3://dota/train/labelTxt/P0009.txt"].status == "missing_image"
 
 
@@ -483,34 +490,37 @@ def test_dior_rsvg_descriptions_and_object_numbered_splits(tmp_path: Path) -> No
 def test_coco_bbox_categories_and_every_mismatch_recorded(tmp_path: Path) -> None:
     images, annotations = nwpu_coco(tmp_path)
     source = _source(format="coco", images=str(images), annotations=str(annotations), default_year=2014)
-    got = _fetch(source, tmp_path, 2014)
-    where = str(annotations)
+    got = _keyed(_fetch(source, tmp_path, 2014))
     duplicate, oops, orphan = (element(annotations, f) for f in (DUPLICATE, OOPS, ORPHAN))
     bad_box, image_2 = (
         element(annotations, '{"id": 4, "image_id"'),
         element(annotations, '{"id": 2, "file_name"'),
     )
     assert {k: v.status for k, v in got.items()} == {
-        "002.jpg": "ok",
-        "003.jpg": "ok",  # on disk, in no images[]
+        "002.jpg": "ok",  # listed twice: one record
+        "003.jpg": "no_annotation",  # on disk, in no images[]
         "../secret.jpg": "outside_root",
-        "005.jpg": "not_found",
-        duplicate: "duplicate_name",
+        "005.jpg": "missing_image",  # listed, not on disk
         oops: "invalid_row",
-        orphan: "missing_image",
+        orphan: "missing_image",  # annotations of an image_id no image has
     }
     two = got["002.jpg"]
-    assert two.objects == [{"cls": "9", "bbox": [100.0, 80.0, 128.0, 96.0]}]  # clipped to the image
-    assert two.extra["unknown_classes"] == {"9": 1} and two.extra["clipped_objects"] == 1
-    assert two.extra["annotation_errors"] == [
-        f"annotation at line {bad_box.rsplit(':', 1)[1]}: bbox must be [x, y, width, height], not [1, 2, 3]"
+    assert two.objects == [  # both entries' objects, the first clipped to the image
+        {"cls": "9", "bbox": [100.0, 80.0, 128.0, 96.0]},
+        {"cls": "airplane", "bbox": [1.0, 1.0, 5.0, 5.0]},
     ]
-    assert two.extra["coco_id"] == 2 and two.extra["annotation"] == image_2
-    assert got["003.jpg"].extra["missing_annotation"] == f"not in the images of {where}"
-    again = "images lists '002.jpg' again (id 5, 1 annotations); the record is the entry at"
-    assert got[duplicate].error == f"{duplicate}: {again} {image_2}"
-    assert got[oops].error == f"{oops}: images[5]: not an object: str"
-    assert got[orphan].error == f"{orphan}: 1 annotations of image_id 99, which no entry of images has"
+    assert two.extra["unknown_classes"] == {"9": 1} and two.extra["clipped_objects"] == 1
+    line = bad_box.rsplit(":", 1)[1]
+    assert two.extra["annotation_errors"] == [
+        f"annotation at line {line}: bbox must be [x, y, width, height], not [1, 2, 3]"
+    ]
+    assert two.extra["coco_id"] == 2 and two.extra["annotation"] == image_2 and two.extra["entries"] == 2
+    assert duplicate.startswith(str(annotations))
+    assert got["003.jpg"].error == f"not in the images of {annotations}"
+    assert got[oops].error == f"{oops}: images entry: not an object: str"
+    assert got[orphan].error == "1 annotations of image_id 99, which no entry of images has"
+    assert got[orphan].objects == [{"cls": "airplane", "bbox": [1.0, 1.0, 2.0, 2.0]}]
+    assert got["005.jpg"].error == "no file 005.jpg in the image folder" and got["005.jpg"].content is None
     one = _fetch(source, tmp_path, 2013)["001.jpg"]  # date_captured 2013-06-01
     assert one.objects == [
         {"cls": "airplane", "bbox": [10.0, 20.0, 40.0, 60.0]},
@@ -522,14 +532,17 @@ def test_coco_bbox_categories_and_every_mismatch_recorded(tmp_path: Path) -> Non
 def test_coco_cut_short_keeps_what_was_read(tmp_path: Path) -> None:
     images, annotations = nwpu_coco(tmp_path)
     text = annotations.read_text()
+    cut = element(annotations, '{"id": 3, "image_id": 2')
     annotations.write_text(text[: text.index('{"id": 3, "image_id": 2') + 12])  # inside annotations[]
-    got = _fetch(_source(format="coco", images=str(images), annotations=str(annotations)), tmp_path, 2013)
-    one = got["001.jpg"]  # its objects come before the cut, the categories after it
+    source = _source(format="coco", images=str(images), annotations=str(annotations))
+    one = _fetch(source, tmp_path, 2013)["001.jpg"]  # its objects come before the cut, the categories after
     assert [o["cls"] for o in one.objects] == ["1", "2"] and one.extra["unknown_classes"] == {"1": 1, "2": 1}
-    assert one.extra["annotation_errors"][0].startswith("the file is cut short, objects may be missing:")
-    broken = _fetch(_source(format="coco", images=str(images), annotations=str(annotations)), tmp_path)
-    (bad,) = (v for v in broken.values() if v.native_id == str(annotations))
-    assert bad.status == "invalid_row" and "not valid JSON" in bad.error and f"{annotations}:" in bad.error
+    assert one.extra["annotation_errors"] == [
+        f"{annotations}: 1 parts unreadable (its invalid_row rows), objects may be missing"
+    ]
+    (bad,) = (v for v in _fetch(source, tmp_path).values() if "not JSON" in (v.error or ""))
+    assert bad.status == "invalid_row" and bad.error.startswith(f"{cut}: not JSON (")
+    assert bad.error.endswith("the file ends here")
 
 
 def _coco_doc(images: int, per_image: int) -> dict[str, Any]:
@@ -642,10 +655,8 @@ def test_yolo_normalised_boxes_scaled_to_pixels_with_data_yaml_names(tmp_path: P
     assert a.extra["annotation_errors"] == [
         f"{base}/labels/train/a.txt:4: expected class cx cy w h or class x1 y1 ... xn yn, got 3 fields"
     ]
-    assert got["images/val/b.jpg"].extra == {
-        "missing_annotation": "no annotation file named b.*",
-        "split": "val",
-    }
+    b = got["images/val/b.jpg"]
+    assert (b.status, b.error, b.extra) == ("no_annotation", "no annotation file named b.*", {"split": "val"})
 
 
 def test_classes_field_names_a_documented_list_or_is_refused() -> None:
@@ -713,7 +724,12 @@ def _materialize(env: Env, source: str, year: int = 2018) -> tuple[dict[str, dic
     answer = env.worker.run(f"{source}|{year}")
     assert answer["success"], answer["failures"]
     assert {k: v for k, v in answer["checks"].items() if not v} == {}
-    raw = {r["native_id"]: r for r in env.lake.read_table(table_key("raw_scrape", source, year)).to_pylist()}
+    raw = {
+        json.loads(r["extra"] or "{}").get("annotation", r["native_id"])
+        if r["url"] is None
+        else r["native_id"]: r
+        for r in env.lake.read_table(table_key("raw_scrape", source, year)).to_pylist()
+    }
     pool = env.lake.read_table(table_key("filtered_pool", source, year)).to_pylist()
     ids = {r["record_id"]: n for n, r in raw.items()}
     return raw, {ids[p["record_id"]]: p["drop_reason"] for p in pool}
@@ -737,7 +753,12 @@ def test_dagster_dota_and_nested_folders(env: Env) -> None:
     p1 = raw["train/images/P0001.png"]
     assert _objects(p1) == P0001_OBJECTS and p1["gsd_m"] == 0.146343590398 and p1["sensor"] == "GoogleEarth"
     assert (p1["width"], p1["height"]) == (W, H) and json.loads(p1["extra"])["difficult"] == [1]
-    assert pool == {n: None for n in raw} | {f"{env.roots['dota']}/train/labelTxt/P0009.txt": "fetch_failed"}
+    assert {n: r["status"] for n, r in raw.items() if r["status"] != "ok"} == {
+        "train/images/P0003.png": "no_annotation",
+        f"{env.roots['dota']}/train/labelTxt/P0009.txt": "missing_image",
+    }
+    assert pool == {n: None if r["status"] == "ok" else "fetch_failed" for n, r in raw.items()}
+    assert _objects(raw[f"{env.roots['dota']}/train/labelTxt/P0009.txt"])[0]["cls"] == "ship"
     raw, pool = _materialize(env, "maid")
     assert raw["agriculture_land/grassland/meadow/P0000001.jpg"]["labels"] == [
         "agriculture_land",
@@ -773,12 +794,15 @@ def test_dagster_fair1m_dior_and_rsvg(env: Env) -> None:
 
 def test_dagster_coco_and_yolo(env: Env) -> None:
     raw, pool = _materialize(env, "vhr10")
-    assert _objects(raw["002.jpg"]) == [{"cls": "9", "bbox": [100.0, 80.0, 128.0, 96.0]}]
+    assert _objects(raw["002.jpg"]) == [
+        {"cls": "9", "bbox": [100.0, 80.0, 128.0, 96.0]},
+        {"cls": "airplane", "bbox": [1.0, 1.0, 5.0, 5.0]},
+    ]
     at = env.roots["vhr10"]
     assert {n: r["status"] for n, r in raw.items() if r["status"] != "ok"} == {
         "../secret.jpg": "outside_root",
-        "005.jpg": "not_found",
-        element(at, DUPLICATE): "duplicate_name",
+        "005.jpg": "missing_image",
+        "003.jpg": "no_annotation",
         element(at, OOPS): "invalid_row",
         element(at, ORPHAN): "missing_image",
     }
@@ -787,4 +811,4 @@ def test_dagster_coco_and_yolo(env: Env) -> None:
     assert [o["cls"] for o in _objects(raw["001.jpg"])] == ["airplane", "ship"] and pool == {"001.jpg": None}
     raw, pool = _materialize(env, "yolo")
     assert _objects(raw["images/train/a.jpg"])[0] == {"cls": "plane", "bbox": [48.0, 24.0, 80.0, 72.0]}
-    assert set(pool.values()) == {None}
+    assert pool == {"images/train/a.jpg": None, "images/val/b.jpg": "fetch_failed"}  # b: no_annotation

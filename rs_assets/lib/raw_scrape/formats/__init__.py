@@ -8,8 +8,10 @@ original image, `ref_captions`, `ref_qa` as {question, answer, type}, `date`, `l
 reading: `missing_image`, `no_annotation`, `outside_root`), or a `BadRow` naming the file and line that
 could not be read. A module may also
 expose `read(source, path) -> (status, error, bytes)` when an image is not one file (BigEarthNet band
-folders). Modules are imported by name when used, so the sources schema can list the formats
-without importing their parsers.
+folders), and `fit(item) -> item`, run on every record after the read, to adapt its objects to the
+image actually read (the detection formats clip boxes to it and scale YOLO's normalised ones).
+Modules are imported by name when used, so the sources schema can list the formats without importing
+their parsers.
 """
 
 from __future__ import annotations

@@ -6,19 +6,18 @@ wherever they are under their roots: `images` and `annotations` where the datase
 else both under `path` (DOTA's `train/images` + `train/labelTxt`, DIOR's `JPEGImages-trainval` +
 `Annotations`). A stem found more than once is paired within its split (the nearest `train`, `val`,
 `test` folder), so one file name in two splits gives two records, each with its own annotation. What
-cannot be paired is recorded, never dropped:
-- an annotation without its image: a `missing_image` row naming the file;
-- an image without annotation, or with several candidates: an `ok` row without objects, the reason in
-  `extra.missing_annotation` (an empty annotation file is an image with no objects);
+cannot be paired is recorded, never dropped, in the words of the other annotation-driven formats:
+- an annotation without its image: a `missing_image` row keeping what the annotation says;
+- an image without annotation, or with several candidates: a `no_annotation` row saying why, never
+  read (an empty annotation file is an image with no objects);
 - an annotation that cannot be read (`outside_root`, `too_large`, `not_found`) or a malformed line or
   element: named in `extra.annotation_errors`, the rest of the file is used.
-Image candidates are files with an image suffix; other files under the roots are skipped and counted in
-the log. Memory: the two listings (paths only); annotations are read one at a time, in name order.
+Image candidates are files with an image suffix. Memory: the two listings (paths only); annotations
+are read one at a time, in name order.
 """
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import re
 from collections import defaultdict
@@ -28,25 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from rs_assets.lib.lake import filesystem
-from rs_assets.lib.raw_scrape.connectors.files import BadRow, Row
-from rs_assets.lib.raw_scrape.connectors.labeled import (
-    Outcome,
-    image_root,
-    read_local,
-    read_s3,
-    walk_local,
-    walk_s3,
-)
+from rs_assets.lib.raw_scrape.connectors.files import Row
+from rs_assets.lib.raw_scrape.connectors.labeled import Outcome, image_root, read_local, read_s3
+from rs_assets.lib.raw_scrape.formats.annotated import image_listing
 from rs_assets.lib.raw_scrape.formats.classes import unknown_classes
 from rs_assets.lib.raw_scrape.formats.geometry import Object
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".gif")
 COMPANIONS = frozenset({"classes.txt"})  # YOLO/labelImg class lists beside the labels, not annotations
 MAX_LIST_BYTES = 50_000_000  # a split or class list; DOTA/DIOR ones are a few hundred KB
 _SPLIT = re.compile(r"(?:^|[-_])(trainval|train|val|valid|validation|test)\d*$", re.IGNORECASE)
 _SPLIT_ALIASES = {"valid": "val", "validation": "val"}
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,17 +137,6 @@ def pair(
     return out
 
 
-def walk(root: str) -> Iterator[str]:
-    """Relative paths of the files under `root` (local or `s3://`); a missing folder fails here, not at
-    the first path."""
-    if root.startswith("s3://"):
-        return walk_s3(root)
-    local = Path(root).expanduser().resolve()
-    if not local.is_dir():
-        raise FileNotFoundError(f"folder {root} does not exist")
-    return walk_local(local)
-
-
 def _reader(root: str) -> Callable[[str, int], Outcome]:
     """Annotation bytes under `root`, with the image reader's guards (outside_root, too_large...)."""
     if root.startswith("s3://"):
@@ -193,25 +172,9 @@ def split_lists(folders: Iterable[str | None]) -> dict[str, str]:
     return {}
 
 
-def _listing(image_root_: str, annotation_root: str, suffix: str) -> tuple[list[str], list[str]]:
-    image_files = list(walk(image_root_))
-    same = image_root_.rstrip("/") == annotation_root.rstrip("/")
-    annotation_files = image_files if same else list(walk(annotation_root))
-    images = [r for r in image_files if r.lower().endswith(IMAGE_SUFFIXES)]
-    annotations = [
-        r for r in annotation_files if r.lower().endswith(suffix) and posixpath.basename(r) not in COMPANIONS
-    ]
-    used = {*images, *(annotations if same else ())}
-    skipped = [r for r in image_files if r not in used]
-    if skipped:
-        log.info(
-            "%s: %d files are neither images nor %s annotations, skipped: %s",
-            image_root_,
-            len(skipped),
-            suffix,
-            ", ".join(skipped[:5]),
-        )
-    return images, annotations
+def _listing(images_at: str, notes_at: str, suffix: str) -> tuple[list[str], list[str]]:
+    notes = image_listing(notes_at, suffixes=frozenset({suffix}))
+    return image_listing(images_at), [r for r in notes if posixpath.basename(r) not in COMPANIONS]
 
 
 def annotation_root(source: Any) -> str:
@@ -219,7 +182,7 @@ def annotation_root(source: Any) -> str:
     return source.annotations or image_root(source)
 
 
-def _row(image: str, where: str, annotation: Annotation, layout: Layout, split: str | None) -> Row:
+def _row(path: str | None, where: str, annotation: Annotation, layout: Layout, split: str | None) -> Row:
     extra: dict[str, Any] = {"annotation": where}
     if split:
         extra["split"] = split
@@ -229,7 +192,7 @@ def _row(image: str, where: str, annotation: Annotation, layout: Layout, split: 
     unknown = unknown_classes(annotation.objects, layout.classes)
     if unknown:
         extra["unknown_classes"] = unknown
-    return {"path": image, "labels": [], "objects": annotation.objects, **annotation.fields, "extra": extra}
+    return {"path": path, "labels": [], "objects": annotation.objects, **annotation.fields, "extra": extra}
 
 
 def paired_rows(source: Any, layout: Layout) -> Iterator[Row]:
@@ -255,18 +218,14 @@ def paired_rows(source: Any, layout: Layout) -> Iterator[Row]:
             else Annotation(errors=[f"{where}: {status}: {error}"])
         )
         if rel in pairing.orphans:
-            yield BadRow(
-                where,
-                None,
-                f"no image named {stem(rel)}.* under {images_at} ({annotation.found} objects annotated)",
-                status="missing_image",
-            )
+            row = _row(None, where, annotation, layout, annotation_split(rel))
+            yield {
+                **row,
+                "outcome": ("missing_image", f"no image named {stem(rel)}.* under {images_at}", None),
+            }
         for image in pairing.images_of.get(rel, []):
             yield _row(image, where, annotation, layout, image_split(image))
     for image, why in sorted(pairing.unpaired.items()):
         split = image_split(image)
-        yield {
-            "path": image,
-            "labels": [],
-            "extra": {"missing_annotation": why, **({"split": split} if split else {})},
-        }
+        extra = {"split": split} if split else {}
+        yield {"path": image, "labels": [], "extra": extra, "outcome": ("no_annotation", why, None)}
