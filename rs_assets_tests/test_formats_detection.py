@@ -22,6 +22,7 @@ from PIL import Image
 from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.raw_scrape.connectors import fetch_items
 from rs_assets.lib.raw_scrape.formats import coco
+from rs_assets.lib.raw_scrape.formats.paired import pair, split_of
 from rs_assets.lib.records import RawItem
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 from rs_assets_tests.materialize_worker import MaterializeWorker
@@ -423,6 +424,48 @@ def test_dota_on_s3(s3_env: str, tmp_path: Path) -> None:
     assert got["s3://dota/train/labelTxt/P0009.txt"].status == "missing_image"
 
 
+def test_pairing_by_stem_within_splits() -> None:
+    images = [
+        "JPEGImages-trainval/00001.jpg",  # DIOR with both annotation folders: two candidates
+        "train/images/P1.png",  # the same name in two splits: each with its own
+        "val/images/P1.png",
+        "train/images/P2.png",  # its val annotation has no image
+        "images/P3.png",  # two encodings of one stem share the annotation
+        "images/P3.jpg",
+        "images/P4.png",  # no split to choose between two annotations
+        "images/P5.png",  # no annotation at all
+        "train/images/P6.png",  # an annotation only in another split
+    ]
+    annotations = [
+        "Horizontal Bounding Boxes/00001.xml",
+        "Oriented Bounding Boxes/00001.xml",
+        "train/labelTxt/P1.txt",
+        "val/labelTxt/P1.txt",
+        "train/labelTxt/P2.txt",
+        "val/labelTxt/P2.txt",
+        "labelTxt/P3.txt",
+        "labelTxt/train/P4.txt",
+        "labelTxt/val/P4.txt",
+        "val/labelTxt/P6.txt",
+    ]
+    got = pair(images, annotations, split_of, split_of)
+    assert {a: i for a, i in got.images_of.items() if i} == {
+        "train/labelTxt/P1.txt": ["train/images/P1.png"],
+        "val/labelTxt/P1.txt": ["val/images/P1.png"],
+        "train/labelTxt/P2.txt": ["train/images/P2.png"],
+        "labelTxt/P3.txt": ["images/P3.png", "images/P3.jpg"],
+    }
+    assert got.orphans == {"val/labelTxt/P2.txt", "val/labelTxt/P6.txt"}
+    assert got.unpaired == {
+        "JPEGImages-trainval/00001.jpg": "ambiguous: 2 annotation files named 00001.*: "
+        "Horizontal Bounding Boxes/00001.xml, Oriented Bounding Boxes/00001.xml",
+        "images/P4.png": "ambiguous: 2 annotation files named P4.*: "
+        "labelTxt/train/P4.txt, labelTxt/val/P4.txt",
+        "images/P5.png": "no annotation file named P5.*",
+        "train/images/P6.png": "no annotation named P6.* in split train: only val/labelTxt/P6.txt",
+    }
+
+
 def test_fair1m_xml_points_malformed_files_and_no_entities(tmp_path: Path) -> None:
     base = fair1m(tmp_path)
     source = _source(format="fair1m", images=str(base / "images"), annotations=str(base / "labelXml"))
@@ -576,6 +619,7 @@ def test_coco_streamed_across_chunks_matches_a_full_parse(tmp_path: Path) -> Non
 MEMORY_PROBE = """
 import sys, threading, time
 from rs_assets.lib.raw_scrape.formats import coco
+from rs_assets.lib.raw_scrape.formats.paired import pair, split_of
 from rs_assets.lib.sources import parse_sources
 
 def rss():

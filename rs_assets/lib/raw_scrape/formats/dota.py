@@ -15,7 +15,7 @@ from typing import Any
 
 from rs_assets.lib.raw_scrape.connectors.files import Row
 from rs_assets.lib.raw_scrape.formats.classes import class_names
-from rs_assets.lib.raw_scrape.formats.geometry import Object, fit_to_image, make_object, number
+from rs_assets.lib.raw_scrape.formats.geometry import Object, fit_to_image, make_object, number, numbers
 from rs_assets.lib.raw_scrape.formats.paired import Annotation, Layout, paired_rows
 
 _NULL = {"", "null", "none", "nan"}
@@ -34,7 +34,7 @@ def _object(parts: list[str]) -> tuple[Object, bool]:
     """(object, difficult) of one line; a class name may hold spaces (FAIR1M converted to DOTA)."""
     if len(parts) < 9:
         raise ValueError(f"expected x1 y1 x2 y2 x3 y3 x4 y4 class difficult, got {len(parts)} fields")
-    corners = [number(v) for v in parts[:8]]
+    corners = numbers(parts[:8])
     rest, difficult = parts[8:], False
     if len(rest) > 1 and rest[-1].isdigit():
         difficult, rest = rest[-1] != "0", rest[:-1]

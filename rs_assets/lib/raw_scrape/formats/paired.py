@@ -29,7 +29,7 @@ from typing import Any
 from rs_assets.lib.lake import filesystem
 from rs_assets.lib.raw_scrape.connectors.files import Row
 from rs_assets.lib.raw_scrape.connectors.labeled import Outcome, image_root, read_local, read_s3
-from rs_assets.lib.raw_scrape.formats.annotated import image_listing
+from rs_assets.lib.raw_scrape.formats.annotated import IMAGE_SUFFIXES, image_listing
 from rs_assets.lib.raw_scrape.formats.classes import unknown_classes
 from rs_assets.lib.raw_scrape.formats.geometry import Object
 
@@ -93,15 +93,21 @@ def parent(path: str) -> str:
     return posixpath.dirname(path.rstrip("/"))
 
 
+def _same_split(a: str | None, b: str | None) -> bool:
+    """A file whose folders name no split may belong to any (DIOR's `Annotations/` for both image sets)."""
+    return a is None or b is None or a == b
+
+
 def pair(
     images: list[str],
     annotations: list[str],
     image_split: Callable[[str], str | None],
     annotation_split: Callable[[str], str | None],
 ) -> Pairing:
-    """Annotations and images by stem; a stem found more than once on either side is paired within
-    each split. One annotation for several images of a split (P1.png and P1.jpg) annotates them all;
-    several annotations for one image are ambiguous, and the image row says which they are."""
+    """Annotations and images by stem; a stem found more than once is paired within its split (a file
+    naming none matches any). An image with one matching annotation is paired (one annotation may
+    serve P1.png and P1.jpg), with several it is ambiguous and its row names them, with none it has no
+    annotation; an annotation no image matches has no image."""
     by_stem: dict[str, list[str]] = defaultdict(list)
     for image in images:
         by_stem[stem(image)].append(image)
@@ -110,27 +116,22 @@ def pair(
         notes[stem(annotation)].append(annotation)
     out = Pairing({a: [] for a in annotations}, set(), {})
     for name, group in notes.items():
-        candidates = by_stem.get(name, [])
-        if len(group) == 1 and len({image_split(i) for i in candidates}) == 1:  # the common case
-            out.images_of[group[0]].extend(candidates)
-            continue
-        for split in sorted({*map(image_split, candidates), *map(annotation_split, group)}, key=str):
-            here = [i for i in candidates if image_split(i) == split]
-            ours = [a for a in group if annotation_split(a) == split]
-            if not here:
-                out.orphans.update(ours)
-            elif len(ours) == 1:
-                out.images_of[ours[0]].extend(here)
-            else:
-                why = (
-                    f"ambiguous: {len(ours)} annotation files named {name}.* in split {split}: "
-                    + ", ".join(ours)
-                    if ours
-                    else f"no annotation named {name}.* in split {split} (only in other splits: "
-                    + ", ".join(group)
-                    + ")"
+        matched: set[str] = set()
+        for image in by_stem.get(name, []):
+            split = image_split(image)
+            ours = [a for a in group if _same_split(split, annotation_split(a))]
+            matched.update(ours)
+            if len(ours) == 1:
+                out.images_of[ours[0]].append(image)
+            elif ours:
+                out.unpaired[image] = f"ambiguous: {len(ours)} annotation files named {name}.*: " + ", ".join(
+                    ours
                 )
-                out.unpaired.update(dict.fromkeys(here, why))
+            else:
+                out.unpaired[image] = f"no annotation named {name}.* in split {split}: only " + ", ".join(
+                    group
+                )
+        out.orphans.update(a for a in group if a not in matched)
     for name, group in by_stem.items():
         if name not in notes:
             out.unpaired.update(dict.fromkeys(group, f"no annotation file named {name}.*"))
@@ -173,8 +174,16 @@ def split_lists(folders: Iterable[str | None]) -> dict[str, str]:
 
 
 def _listing(images_at: str, notes_at: str, suffix: str) -> tuple[list[str], list[str]]:
-    notes = image_listing(notes_at, suffixes=frozenset({suffix}))
-    return image_listing(images_at), [r for r in notes if posixpath.basename(r) not in COMPANIONS]
+    """(images, annotation files); one walk when both are under the same folder."""
+    if images_at.rstrip("/") == notes_at.rstrip("/"):
+        files = image_listing(images_at, suffixes=IMAGE_SUFFIXES | {suffix})
+        images, notes = (
+            [r for r in files if not r.lower().endswith(suffix)],
+            [r for r in files if r.lower().endswith(suffix)],
+        )
+    else:
+        images, notes = image_listing(images_at), image_listing(notes_at, suffixes=frozenset({suffix}))
+    return images, [r for r in notes if posixpath.basename(r) not in COMPANIONS]
 
 
 def annotation_root(source: Any) -> str:
@@ -201,13 +210,16 @@ def paired_rows(source: Any, layout: Layout) -> Iterator[Row]:
     images_at, notes_at = image_root(source), annotation_root(source)
     images, annotations = _listing(images_at, notes_at, layout.suffix)
 
-    def image_split(rel: str) -> str | None:
-        return layout.splits.get(stem(rel)) or split_of(f"{images_at.rstrip('/')}/{rel}")
+    def folder_split(rel: str) -> str | None:
+        return split_of(f"{images_at.rstrip('/')}/{rel}")
 
     def annotation_split(rel: str) -> str | None:
         return split_of(f"{notes_at.rstrip('/')}/{rel}")
 
-    pairing = pair(images, annotations, image_split, annotation_split)
+    def image_split(rel: str) -> str | None:  # the dataset's lists first (VOC ImageSets)
+        return layout.splits.get(stem(rel)) or folder_split(rel)
+
+    pairing = pair(images, annotations, folder_split, annotation_split)
     read = _reader(notes_at)
     for rel in annotations:
         where = f"{notes_at.rstrip('/')}/{rel}"
