@@ -62,7 +62,9 @@ SELECT a.src, MIN(a.line), a.image_id, COUNT(*) FROM anns a
 LEFT JOIN images i ON i.src = a.src AND i.id = a.image_id WHERE i.seq IS NULL
 GROUP BY a.src, a.image_id ORDER BY a.src, MIN(a.seq)
 """
-_ORPHAN_OBJECTS = "SELECT * FROM anns WHERE src = ? AND image_id = ? ORDER BY seq"
+_ORPHAN_OBJECTS = (
+    "SELECT cat, x1, y1, x2, y2, poly FROM anns WHERE src = ? AND image_id = ? AND error IS NULL ORDER BY seq"
+)
 _UNLISTED = "SELECT rel FROM files WHERE rel NOT IN (SELECT file FROM images) ORDER BY rel"
 
 
@@ -163,7 +165,7 @@ class _Names:
         return name or str(cat)
 
     def known(self, src: int, checked: bool) -> tuple[str, ...]:
-        return self.fallback or () if checked else tuple(self.cocos[src].names.values())
+        return (self.fallback or ()) if checked else tuple(self.cocos[src].names.values())
 
 
 def _object(name: str, x1: float, y1: float, x2: float, y2: float, poly: bytes | None) -> dict[str, Any]:
@@ -178,12 +180,12 @@ def _image_row(group: list[tuple[Any, ...]], cocos: list[_File], names: _Names, 
     objects: dict[tuple[Any, ...], dict[str, Any]] = {}  # without repeats: one image listed twice
     errors: list[str] = []
     entries: dict[int, int] = {}  # seq -> src of each entry, in order
-    for *head, cat, x1, y1, x2, y2, poly, error in group:
-        entries.setdefault(head[1], head[2])
+    for _, seq, entry_src, *_, cat, x1, y1, x2, y2, poly, error in group:
+        entries.setdefault(seq, entry_src)
         if error:
             errors.append(error)
         elif cat is not None:  # None: the LEFT JOIN row of an entry without annotations
-            name = names(head[2], cat)
+            name = names(entry_src, cat)
             objects.setdefault((name, x1, y1, x2, y2, poly), _object(name, x1, y1, x2, y2, poly))
     extra: dict[str, Any] = {"annotation": f"{cocos[src].path}:{line}", "coco_id": ident}
     named = (split_of(cocos[i].path, name=True) or split_of(file) for i in entries.values())
@@ -239,7 +241,7 @@ def rows(source: Any) -> Iterator[Row]:
             yield _image_row(list(group), cocos, names, checked)
         for src, line, image, count in db.execute(_ORPHANS).fetchall():
             found = db.execute(_ORPHAN_OBJECTS, (src, image)).fetchall()
-            objects = [_object(names(src, a[4]), *a[5:10]) for a in found if a[4] is not None]
+            objects = [_object(names(src, cat), *box) for cat, *box in found]
             why = f"{count} annotations of image_id {image!r}, which no entry of images has"
             extra = {"annotation": f"{cocos[src].path}:{line}", "coco_image_id": image}
             yield {"labels": [], "objects": objects, "extra": extra, "outcome": ("missing_image", why, None)}

@@ -124,12 +124,12 @@ def pair(
             if len(ours) == 1:
                 out.images_of[ours[0]].append(image)
             elif ours:
-                out.unpaired[image] = f"ambiguous: {len(ours)} annotation files named {name}.*: " + ", ".join(
-                    ours
+                out.unpaired[image] = (
+                    f"ambiguous: {len(ours)} annotation files named {name}.*: {', '.join(ours)}"
                 )
             else:
-                out.unpaired[image] = f"no annotation named {name}.* in split {split}: only " + ", ".join(
-                    group
+                out.unpaired[image] = (
+                    f"no annotation named {name}.* in split {split}: only {', '.join(group)}"
                 )
         out.orphans.update(a for a in group if a not in matched)
     for name, group in by_stem.items():
