@@ -5,7 +5,9 @@ scaling by 1/2, 1/4 or 1/8) straight to >= the 256-px thumbnail size; everything
 pHash, blank scores) is computed from that small image. Other formats decode once at full size.
 Multi-band / 16-bit TIFFs (GeoTIFF) that Pillow cannot read, or would truncate to their high byte,
 go through a small numpy strip/tile reader (uncompressed or deflate) that keeps only every k-th
-pixel of the first three bands, so memory stays near thumbnail size.
+pixel of the three bands of the RGB composite (`geo.bands`: by band name, else by sensor: Sentinel-2
+B04/B03/B02, Landsat B4/B3/B2, NAIP 1-3, never the near-infrared band as alpha), so memory stays near
+thumbnail size; other compressions (LZW, JPEG) are decoded by GDAL when the `geo` extra is installed.
 
 Truncated files stay errors (`ImageFile.LOAD_TRUNCATED_IMAGES` is never set). Sizes are checked from
 the header before any pixel is allocated (decompression-bomb guard).
@@ -21,13 +23,17 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
+from rs_assets.lib.geo.bands import Bands, rgb_bands
+from rs_assets.lib.geo.reader import read_bands
+from rs_assets.lib.geo.stretch import percentile_stretch
+from rs_assets.lib.geo.tiff_tags import TIFF_MAGIC, band_descriptions, read_ifd
+
 THUMB_SIZE = 256
 NEAREST_MAX_FACTOR = 1.25
 THUMB_QUALITY = 85
 # Pillow itself refuses images above 2 * MAX_IMAGE_PIXELS (~179 MP), so that is the default; a
 # larger `max_pixels` also needs `PIL.Image.MAX_IMAGE_PIXELS` raised.
 DEFAULT_MAX_PIXELS = 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
-STRETCH_PERCENTILES = (2.0, 98.0)  # high-bit-depth bands are stretched per band, ignoring exact zeros
 
 _ORIENT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -39,7 +45,6 @@ _ORIENT = {
     8: Image.Transpose.ROTATE_90,
 }
 _HIGH_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 # rows 0..7 of the 32-point DCT-II basis: the 8x8 low-frequency block is _DCT8 @ X @ _DCT8.T
 _DCT8 = np.cos(np.pi / 64 * np.outer(np.arange(8), 2 * np.arange(32) + 1))
 _LEVELS = np.arange(256, dtype=np.float64)  # grey levels, for moments of a histogram
@@ -87,16 +92,7 @@ def _stretch(bands: np.ndarray, linear: bool) -> np.ndarray:
     per-band percentile stretch (GeoTIFF reflectances rarely use the full 16-bit range)."""
     if linear:
         return (bands.astype(np.uint32) >> 8).astype(np.uint8)
-    out = np.zeros(bands.shape, np.uint8)
-    for k in range(bands.shape[2]):
-        band = bands[..., k].astype(np.float32)
-        valid = band[band != 0]
-        if valid.size == 0:
-            continue
-        lo, hi = np.percentile(valid, STRETCH_PERCENTILES)
-        scaled = (band - lo) * (255.0 / max(float(hi - lo), 1e-6))
-        out[..., k] = np.clip(scaled, 0, 255).astype(np.uint8)
-    return out
+    return percentile_stretch(bands)
 
 
 def _from_bands(bands: np.ndarray, linear: bool) -> tuple[Image.Image, float]:
@@ -111,22 +107,20 @@ def _step(width: int, height: int, thumb_size: int) -> int:
     return max(1, max(width, height) // (2 * thumb_size))
 
 
-def _tiff_ifd(content: bytes) -> TiffImagePlugin.ImageFileDirectory_v2:
-    fp = io.BytesIO(content)
-    ifd = TiffImagePlugin.ImageFileDirectory_v2(fp.read(8))
-    fp.seek(ifd.next)
-    ifd.load(fp)
-    return ifd
-
-
-def _tiff_needs_numpy(ifd: TiffImagePlugin.ImageFileDirectory_v2) -> bool:
-    """Several samples above 8 bits: Pillow would keep only the high byte (or refuse >4 bands)."""
+def _tiff_needs_numpy(ifd: TiffImagePlugin.ImageFileDirectory_v2, bands: Bands) -> bool:
+    """Several samples above 8 bits (Pillow would keep only the high byte, or refuse > 4 bands), more
+    than three (Pillow would read a fourth, near-infrared band as alpha), or the composite is not the
+    first three bands."""
     bits = ifd.get(258, (1,))
-    return int(ifd.get(277, 1)) >= 2 and int(bits[0] if isinstance(bits, tuple) else bits) > 8
+    samples = int(ifd.get(277, 1))
+    high = samples >= 2 and int(bits[0] if isinstance(bits, tuple) else bits) > 8
+    return high or samples > 3 or bands not in ((0,), (0, 1, 2))
 
 
-def _tiff_bands(content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step: int) -> np.ndarray:
-    """Every `step`-th pixel of the first three bands of a stripped or tiled TIFF, (h', w', k)."""
+def _tiff_bands(
+    content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step: int, bands: Bands
+) -> np.ndarray:
+    """Every `step`-th pixel of `bands` (0-based) of a stripped or tiled TIFF, (h', w', len(bands))."""
     width, height, spp = int(ifd[256]), int(ifd[257]), int(ifd.get(277, 1))
     bits = ifd.get(258, (8,))
     bits = int(bits[0] if isinstance(bits, tuple) else bits)
@@ -140,11 +134,12 @@ def _tiff_bands(content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step
         tile_w, tile_h, offsets, counts = int(ifd[322]), int(ifd[323]), ifd[324], ifd[325]
     else:
         tile_w, tile_h, offsets, counts = width, int(ifd.get(278, height)), ifd[273], ifd[279]
-    bands = min(spp, 3)
+    if max(bands) >= spp:
+        raise _Unsupported(f"band {max(bands) + 1} of a {spp}-band TIFF")
     across, down = -(-width // tile_w), -(-height // tile_h)
-    out = np.zeros((-(-height // step), -(-width // step), bands), native)
+    out = np.zeros((-(-height // step), -(-width // step), len(bands)), native)
     view = memoryview(content)
-    for plane in range(bands if planar == 2 else 1):
+    for slot, plane in enumerate(bands if planar == 2 else (0,)):
         samples = 1 if planar == 2 else spp
         for k in range(across * down):
             at = plane * across * down + k
@@ -163,10 +158,51 @@ def _tiff_bands(content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step
             block = tile[ys[0] - y0 :: step, xs[0] - x0 :: step][: len(ys), : len(xs)]
             target = out[ys[0] // step : ys[0] // step + len(ys), xs[0] // step : xs[0] // step + len(xs)]
             if planar == 2:
-                target[..., plane] = block[..., 0]
+                target[..., slot] = block[..., 0]
             else:
-                target[...] = block[..., :bands]
+                target[...] = block[..., list(bands)]
     return out
+
+
+def _tiff_values(
+    content: bytes, ifd: TiffImagePlugin.ImageFileDirectory_v2, step: int, bands: Bands
+) -> np.ndarray:
+    """`_tiff_bands`, else GDAL's decode (`geo` extra) for layouts it does not handle; _Unsupported
+    naming both reasons when neither can."""
+    try:
+        return _tiff_bands(content, ifd, step, bands)
+    except _Unsupported as exc:
+        try:
+            return read_bands(content, bands, step)
+        except ValueError as why:
+            raise _Unsupported(f"{exc}; {why}") from None
+
+
+def band_array(content: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Full-resolution values of the first band of a raster, (h, w) in its own dtype: the numpy TIFF
+    reader, else GDAL (`geo` extra), else Pillow. ValueError naming the reason when it cannot (no
+    image, above `max_pixels`, an undecodable layout). Builds composites of per-band files (BigEarthNet)."""
+    try:
+        if content[:4] in TIFF_MAGIC:
+            ifd = read_ifd(io.BytesIO(content))
+            width, height = int(ifd[256]), int(ifd[257])
+            if width * height > max_pixels:
+                raise ValueError(f"{width}x{height} px > max_pixels {max_pixels}")
+            try:
+                return _tiff_values(content, ifd, 1, (0,))[..., 0]
+            except _Unsupported:
+                pass  # Pillow's libtiff decoders (LZW, PackBits) may still read it
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels decides
+            with Image.open(io.BytesIO(content)) as img:
+                if img.width * img.height > max_pixels:
+                    raise ValueError(f"{img.width}x{img.height} px > max_pixels {max_pixels}")
+                values = np.asarray(img)
+        return values if values.ndim == 2 else values[..., 0]
+    except ValueError:
+        raise
+    except Exception as exc:  # a corrupt file can raise almost anything from a decoder
+        raise ValueError(f"undecodable band: {type(exc).__name__}: {exc}"[:300]) from None
 
 
 def _pillow_rgb(img: Image.Image, thumb_size: int) -> tuple[Image.Image, float | None]:
@@ -221,28 +257,32 @@ def _bomb(width: int, height: int, max_pixels: int, **header: object) -> ImageAs
 
 
 def assess_image(
-    content: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, thumb_size: int = THUMB_SIZE
+    content: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    thumb_size: int = THUMB_SIZE,
+    sensor: str | None = None,
 ) -> ImageAssessment:
-    """Decode `content` once at reduced size; never raises for bad input (the error is returned)."""
+    """Decode `content` once at reduced size; never raises for bad input (the error is returned).
+    `sensor` (the record's) picks a multiband raster's RGB bands when the file does not name them."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit decides
-            return _assess(content, max_pixels, thumb_size)
+            return _assess(content, max_pixels, thumb_size, sensor)
     except Image.DecompressionBombError as exc:
         return ImageAssessment(error="decompression_bomb", detail=str(exc))
     except Exception as exc:  # a corrupt file can raise almost anything from a decoder
         return ImageAssessment(error="decode_error", detail=f"{type(exc).__name__}: {exc}"[:300])
 
 
-def _assess(content: bytes, max_pixels: int, thumb_size: int) -> ImageAssessment:
+def _assess(content: bytes, max_pixels: int, thumb_size: int, sensor: str | None) -> ImageAssessment:
     try:
         img: Image.Image | None = Image.open(io.BytesIO(content))
     except UnidentifiedImageError:
-        if content[:4] not in _TIFF_MAGIC:
+        if content[:4] not in TIFF_MAGIC:
             raise
         img = None  # e.g. a 13-band GeoTIFF: Pillow has no mode for it, the numpy reader may
     if img is None or img.format == "TIFF":
-        ifd = _tiff_ifd(content)
+        ifd = read_ifd(io.BytesIO(content))
         width, height = int(ifd[256]), int(ifd[257])
         header = {
             "format": "TIFF",
@@ -253,9 +293,10 @@ def _assess(content: bytes, max_pixels: int, thumb_size: int) -> ImageAssessment
         if bomb := _bomb(width, height, max_pixels, format="TIFF", mode=header["mode"]):
             return bomb
         orientation = int(ifd.get(274, 1))
-        if img is None or _tiff_needs_numpy(ifd):
+        bands = rgb_bands(int(ifd.get(277, 1)), sensor, band_descriptions(ifd))
+        if img is None or _tiff_needs_numpy(ifd, bands):
             try:
-                values = _tiff_bands(content, ifd, _step(width, height, thumb_size))
+                values = _tiff_values(content, ifd, _step(width, height, thumb_size), bands)
                 return _finish(*_from_bands(values, linear=False), orientation, thumb_size, **header)
             except _Unsupported:
                 if img is None:

@@ -31,29 +31,32 @@ _RAW_COLUMNS = (
     "text",
     "width",
     "height",
+    "sensor",
 )
 
 
-def _assess_many(contents: list[bytes], max_pixels: int) -> list[ImageAssessment]:
-    return [assess_image(c, max_pixels) for c in contents]
+def _assess_many(contents: list[bytes], sensors: list[str | None], max_pixels: int) -> list[ImageAssessment]:
+    return [assess_image(c, max_pixels, sensor=s) for c, s in zip(contents, sensors, strict=True)]
 
 
 def _assessments(
-    todo: list[tuple[str, str]],
+    todo: list[tuple[str, str, str | None]],
     load_image: Callable[[str, str], bytes],
     workers: int,
     batch_size: int,
     max_pixels: int,
 ) -> Iterator[tuple[str, ImageAssessment]]:
-    """(image_id, assessment) for each (image_id, ext); bytes are loaded here, decoded in workers.
+    """(image_id, assessment) for each (image_id, ext, sensor); bytes are loaded here, decoded in workers
+    (the sensor picks a multiband raster's RGB bands).
 
     At most ~two batches of bytes are in flight, so memory does not grow with the partition.
     """
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     if workers <= 1:
         for batch in batches:
-            contents = [load_image(i, e) for i, e in batch]
-            yield from zip([i for i, _ in batch], _assess_many(contents, max_pixels), strict=True)
+            contents = [load_image(i, e) for i, e, _ in batch]
+            assessed = _assess_many(contents, [s for _, _, s in batch], max_pixels)
+            yield from zip([i for i, _, _ in batch], assessed, strict=True)
         return
     chunk = max(1, math.ceil(batch_size / workers))
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
@@ -62,8 +65,9 @@ def _assessments(
         for batch in batches:
             for start in range(0, len(batch), chunk):
                 part = batch[start : start + chunk]
-                contents = [load_image(i, e) for i, e in part]
-                pending.append(([i for i, _ in part], executor.submit(_assess_many, contents, max_pixels)))
+                contents = [load_image(i, e) for i, e, _ in part]
+                job = executor.submit(_assess_many, contents, [s for _, _, s in part], max_pixels)
+                pending.append(([i for i, _, _ in part], job))
             while len(pending) > 2 * workers:
                 ids, fut = pending.popleft()
                 yield from zip(ids, fut.result(), strict=True)
@@ -90,13 +94,17 @@ def pool_partition(
     """
     rows = raw.select([c for c in _RAW_COLUMNS if c in raw.column_names]).to_pylist()
     scorer = load_rs_scorer(rs_scorer)
-    ext: dict[str, str] = {}
+    todo: dict[str, tuple[str, str, str | None]] = {}
     for row in rows:
         if row.get("status") == "ok" and row.get("image_id"):
-            ext.setdefault(row["image_id"], row.get("image_ext") or "bin")
+            todo.setdefault(
+                row["image_id"], (row["image_id"], row.get("image_ext") or "bin", row.get("sensor"))
+            )
     found: dict[str, ImageAssessment] = {}
     image_scores: dict[str, float] = {}
-    for image_id, assessment in _assessments(list(ext.items()), load_image, workers, batch_size, max_pixels):
+    for image_id, assessment in _assessments(
+        list(todo.values()), load_image, workers, batch_size, max_pixels
+    ):
         if assessment.thumb is not None:
             put_thumb(image_id, assessment.thumb)
             if scorer.on == "image":

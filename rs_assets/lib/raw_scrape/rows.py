@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 
+from rs_assets.lib.geo.tiff_tags import read_ifd
 from rs_assets.lib.raw_scrape.connectors.common import strip_userinfo
 from rs_assets.lib.raw_scrape.connectors.http import RETRY_HTTP
 from rs_assets.lib.records import RawItem, image_id, record_id
@@ -22,19 +23,33 @@ ACCUMULATING_KINDS = frozenset({"web"})
 GONE_HTTP = frozenset({404, 410})
 TRANSIENT_STATUSES = frozenset({"timeout", "connection_error", "request_cap"})
 
-_EXT_BY_FORMAT = {"JPEG": "jpg", "PNG": "png", "TIFF": "tif", "WEBP": "webp", "GIF": "gif", "BMP": "bmp"}
+_EXT_BY_FORMAT = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "TIFF": "tif",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "JPEG2000": "jp2",
+}
 
 
 def probe(content: bytes) -> tuple[str, int | None, int | None]:
     """(extension, width, height) from the image header alone; ('bin', None, None) if unrecognised.
 
-    Only the header is parsed: no pixels are decoded here, the pool stage does that once.
+    Only the header is parsed: no pixels are decoded here, the pool stage does that once. A TIFF
+    Pillow has no mode for (16-bit multiband GeoTIFFs) is measured from its tags.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(content)) as img:
                 return _EXT_BY_FORMAT.get(img.format or "", "bin"), img.width, img.height
+    except Exception:
+        pass
+    try:
+        ifd = read_ifd(io.BytesIO(content))
+        return "tif", int(ifd[256]), int(ifd[257])
     except Exception:
         return "bin", None, None
 

@@ -9,10 +9,13 @@ folders: the path, leaf last); `index` (or `index:` set): a CSV/Parquet with `pa
 caption, or a JSON list), `ref_qa` (JSON list of {question, answer, type}); other columns go to `extra`;
 a malformed `labels`, `boxes`, `ref_captions` or `ref_qa` cell empties that field and says why in
 `extra["<field>_error"]` (`boxes_error` for boxes), the image is kept. Both walks skip dot files and dot
-folders. Hostile files become rows with a status, never an exception: dangling links, FIFOs and
-unreadable files `not_found`, links or paths escaping the root `outside_root` (never read), empty or
-non-image files `bad_content_type`, files above `max_bytes` `too_large` (never read), index paths with
-a NUL byte `invalid_path`, index lines that are no row `invalid_row`.
+folders. TIFF/JPEG 2000 images of every format are dated from their header or product name and
+georeferenced from their bytes (`georaster`); `format: auto` picks the format from the files present
+(`formats/auto.py`) and records it in `extra.auto_format`. Hostile files become rows with a status,
+never an exception: dangling links, FIFOs and unreadable files `not_found`, links or paths escaping
+the root `outside_root` (never read), empty or non-image files `bad_content_type`, files above
+`max_bytes` `too_large` (never read), index paths with a NUL byte `invalid_path`, index lines that are
+no row `invalid_row`.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import os
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rs_assets.lib.lake import Lake, filesystem
 from rs_assets.lib.raw_scrape.connectors.common import item_year, parse_datetime, row_latlon, to_float
 from rs_assets.lib.raw_scrape.connectors.files import BadRow, bad_row_item
+from rs_assets.lib.raw_scrape.connectors.georaster import dated_row, georeferenced
 from rs_assets.lib.raw_scrape.connectors.media import SNIFF_BYTES, image_format
 from rs_assets.lib.raw_scrape.connectors.politeness import bounded_map
 from rs_assets.lib.raw_scrape.formats import FORMATS
@@ -35,6 +39,7 @@ from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import LabeledSource
 
 READ_WORKERS = 8
+HEAD_BLOCK = 2**16  # S3 range size when only a header or a small annotation file is read
 _KNOWN = {
     "path",
     "labels",
@@ -139,9 +144,9 @@ def path_refusal(rel: str) -> Outcome | None:
     return None
 
 
-def read_local(root: Path, rel: str, max_bytes: int, image: bool = True) -> Outcome:
-    """Bytes of `root/rel` unless it escapes `root` (`..` on the text, then symlinks resolved), is no
-    regular file, is too big, or (`image`) is no image. `root` must be resolved."""
+def _local_target(root: Path, rel: str) -> Path | Outcome:
+    """The real path of `root/rel`, or why it is refused: it escapes `root` (`..` on the text, then
+    symlinks resolved) or is no regular file. `root` must be resolved."""
     refused = path_refusal(rel)
     if refused:
         return refused
@@ -153,6 +158,23 @@ def read_local(root: Path, rel: str, max_bytes: int, image: bool = True) -> Outc
         return "outside_root", f"resolves to {real}, outside {root}", None
     if not real.is_file():
         return "not_found", "not a regular file", None
+    return real
+
+
+def _s3_target(root: str, rel: str) -> str | Outcome:
+    """The key of `root/rel` (no links; keys are relative to the root), or why it is refused."""
+    clean = posixpath.normpath(rel)
+    refused = path_refusal(rel) or (
+        ("outside_root", f"{rel!r} is absolute, outside {root}", None) if clean.startswith("/") else None
+    )
+    return refused or f"{root.rstrip('/')}/{clean}"
+
+
+def read_local(root: Path, rel: str, max_bytes: int, image: bool = True) -> Outcome:
+    """Bytes of `root/rel` unless `_local_target` refuses it, it is too big, or (`image`) is no image."""
+    real = _local_target(root, rel)
+    if not isinstance(real, Path):
+        return real
     try:
         size = real.stat().st_size
         if size > max_bytes:
@@ -164,14 +186,11 @@ def read_local(root: Path, rel: str, max_bytes: int, image: bool = True) -> Outc
 
 
 def read_s3(root: str, rel: str, max_bytes: int, image: bool = True) -> Outcome:
-    """Same contract as `read_local` for `s3://` roots (no links; keys are relative to the root)."""
-    clean = posixpath.normpath(rel)
-    refused = path_refusal(rel) or (
-        ("outside_root", f"{rel!r} is absolute, outside {root}", None) if clean.startswith("/") else None
-    )
-    if refused:
-        return refused
-    fs, key = filesystem(root), f"{root.rstrip('/')}/{clean}"
+    """Same contract as `read_local` for `s3://` roots."""
+    key = _s3_target(root, rel)
+    if not isinstance(key, str):
+        return key
+    fs = filesystem(root)
     try:
         size = int(fs.info(key)["size"])
         if size > max_bytes:
@@ -179,6 +198,24 @@ def read_s3(root: str, rel: str, max_bytes: int, image: bool = True) -> Outcome:
         return _checked(fs.cat_file(key), max_bytes, image)
     except OSError as exc:  # FileNotFoundError, PermissionError
         return "not_found", f"{type(exc).__name__}: {exc}", None
+
+
+def open_file(root: str, rel: str, max_bytes: int) -> BinaryIO | None:
+    """A binary handle on `root/rel` (local or `s3://`) under the readers' guards, for a header or an
+    annotation file; None when they would refuse it or it is larger than `max_bytes`."""
+    try:
+        if root.startswith("s3://"):
+            key = _s3_target(root, rel)
+            fs = filesystem(root)
+            if not isinstance(key, str) or int(fs.info(key)["size"]) > max_bytes:
+                return None
+            return fs.open(key, "rb", block_size=HEAD_BLOCK)
+        real = _local_target(Path(root).expanduser().resolve(), rel)
+        if not isinstance(real, Path) or real.stat().st_size > max_bytes:
+            return None
+        return open(real, "rb")  # the caller closes it
+    except OSError:
+        return None
 
 
 def hidden(rel: str) -> bool:
@@ -271,11 +308,20 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
 
 def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> Iterator[RawItem]:
     """Every image of `year` with its annotations; `url` is the path relative to the image root."""
+    auto = source.format == "auto" and not source.index
+    if auto:
+        try:
+            source, _ = FORMATS["auto"].load().resolve(name, source)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"source {name!r}: {exc}") from None
     root = image_root(source)
     is_s3 = root.startswith("s3://")
     root_path = Path(root).expanduser().resolve()
     fmt = FORMATS["index" if source.index else source.format].load()
     custom, fit = getattr(fmt, "read", None), getattr(fmt, "fit", None)
+
+    def head(rel: str) -> BinaryIO | None:
+        return open_file(root, rel, source.max_bytes)
 
     def read(item: RawItem) -> RawItem:
         if item.status == "ok":
@@ -288,6 +334,8 @@ def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> It
                 else read_local(root_path, rel, source.max_bytes)
             )
             item = dataclasses.replace(item, status=status, error=error, content=content)
+            if content is not None:
+                item = georeferenced(item, content)
         return fit(item) if fit else item
 
     def items() -> Iterator[RawItem]:
@@ -298,10 +346,12 @@ def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> It
                 item = (
                     bad_row_item(row, year, source.default_year)
                     if isinstance(row, BadRow)
-                    else labeled_item(source, year, row)
+                    else labeled_item(source, year, dated_row(row, source.sensor, head))
                 )
                 if item is not None and item.native_id not in seen:
                     seen.add(item.native_id)
+                    if auto:
+                        item.extra["auto_format"] = source.format
                     yield item
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"source {name!r}: {exc}") from None

@@ -11,7 +11,8 @@ expose `read(source, path) -> (status, error, bytes)` when an image is not one f
 folders), and `fit(item) -> item`, run on every record after the read, to adapt its objects to the
 image actually read (the detection formats clip boxes to it and scale YOLO's normalised ones).
 Modules are imported by name when used, so the sources schema can list the formats without importing
-their parsers.
+their parsers. `auto` is no parser: `auto.resolve(source)` picks one of the others from the files
+present before any row is read.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ _ORDER = (
     Format("rsvg", "DIOR-RSVG: VOC XML whose objects carry a referring description", "rsvg"),
     Format("coco", "COCO detection JSON: images, annotations (bbox x y w h), categories; streamed", "coco"),
     Format("yolo", "YOLO txt: class cx cy w h (or OBB corners) normalised; classes.txt / data.yaml", "yolo"),
+    Format(
+        "bigearthnet",
+        "BigEarthNet v1.0 Sentinel-2 patch folders: one record per patch, B04/B03/B02 composite, labels JSON",
+        "bigearthnet",
+    ),
+    Format(
+        "auto", "opt-in: the layout recognised from the files present (raw_scrape/formats/auto.py)", "auto"
+    ),
 )
 FORMATS: dict[str, Format] = {f.name: f for f in _ORDER}
 LabeledFormat = Literal[tuple(FORMATS)]  # type: ignore[valid-type]  # the sources YAML `format:` values
