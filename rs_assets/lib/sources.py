@@ -26,6 +26,7 @@ from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
 from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
 from rs_assets.lib.partitions import year_range
 from rs_assets.lib.raw_scrape.formats import LabeledFormat
+from rs_assets.lib.raw_scrape.formats.classes import ClassList
 from rs_assets.lib.sources_yaml import SourcesConfigError, load_yaml
 
 SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -198,6 +199,12 @@ class LabeledSource(_Base):
         None,
         validate_default=True,
         description="the dataset folder (local or s3://); image paths are relative to `images`, else it",
+    )
+    classes: list[str] | ClassList | None = Field(
+        None,
+        description="the dataset's class names, a list or a documented one (dota, dior, fair1m): objects of "
+        "other classes are counted in extra.unknown_classes; names COCO ids (1-based) without categories "
+        "and YOLO indices (0-based); default: the format's documented list",
     )
     index: str | None = Field(
         None,

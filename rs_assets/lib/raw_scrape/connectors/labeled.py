@@ -1,8 +1,9 @@
 """`kind: labeled`: public RS datasets as they are downloaded, one record per image.
 
 The source's `format` (registry: `raw_scrape/formats`) lists the images and what their annotations say;
-this module reads the files safely and builds the records. `folders`: class subfolders (label = first
-folder name); `index` (or `index:` set): a CSV/Parquet with `path`,
+this module reads the files safely and builds the records; a format's optional `fit(item)` then adapts
+its objects to the image read (clipping). `folders`: class subfolders (label = the folder name; nested
+folders: the path, leaf last); `index` (or `index:` set): a CSV/Parquet with `path`,
 `labels` ("a;b", "a,b", "a|b" or a JSON list) and optional `lat`, `lon`, `date`, `gsd_m`, `sensor`,
 `cloud_cover`, `boxes` (JSON list of {"cls", "bbox": [x1, y1, x2, y2]} in pixels), `ref_captions` (one
 caption, or a JSON list), `ref_qa` (JSON list of {question, answer, type}); other columns go to `extra`;
@@ -119,9 +120,11 @@ def _too_large(size: int, max_bytes: int) -> Outcome:
     return "too_large", f"{size} bytes > max_bytes {max_bytes}", None
 
 
-def _checked(content: bytes, max_bytes: int) -> Outcome:
+def _checked(content: bytes, max_bytes: int, image: bool = True) -> Outcome:
     if len(content) > max_bytes:  # the file grew after stat
         return _too_large(len(content), max_bytes)
+    if not image:
+        return "ok", None, content
     if not content:
         return "bad_content_type", "empty file", None
     if image_format(content[:SNIFF_BYTES]) is None:
@@ -167,8 +170,8 @@ def _s3_target(root: str, rel: str) -> str | Outcome:
     return refused or f"{root.rstrip('/')}/{clean}"
 
 
-def read_local(root: Path, rel: str, max_bytes: int) -> Outcome:
-    """Bytes of `root/rel` unless `_local_target` refuses it, it is too big, or is no image."""
+def read_local(root: Path, rel: str, max_bytes: int, image: bool = True) -> Outcome:
+    """Bytes of `root/rel` unless `_local_target` refuses it, it is too big, or (`image`) is no image."""
     real = _local_target(root, rel)
     if not isinstance(real, Path):
         return real
@@ -177,12 +180,12 @@ def read_local(root: Path, rel: str, max_bytes: int) -> Outcome:
         if size > max_bytes:
             return _too_large(size, max_bytes)
         with open(real, "rb") as fh:
-            return _checked(fh.read(max_bytes + 1), max_bytes)
+            return _checked(fh.read(max_bytes + 1), max_bytes, image)
     except OSError as exc:
         return "not_found", f"{type(exc).__name__}: {exc}", None
 
 
-def read_s3(root: str, rel: str, max_bytes: int) -> Outcome:
+def read_s3(root: str, rel: str, max_bytes: int, image: bool = True) -> Outcome:
     """Same contract as `read_local` for `s3://` roots."""
     key = _s3_target(root, rel)
     if not isinstance(key, str):
@@ -192,7 +195,7 @@ def read_s3(root: str, rel: str, max_bytes: int) -> Outcome:
         size = int(fs.info(key)["size"])
         if size > max_bytes:
             return _too_large(size, max_bytes)
-        return _checked(fs.cat_file(key), max_bytes)
+        return _checked(fs.cat_file(key), max_bytes, image)
     except OSError as exc:  # FileNotFoundError, PermissionError
         return "not_found", f"{type(exc).__name__}: {exc}", None
 
@@ -315,24 +318,25 @@ def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> It
     is_s3 = root.startswith("s3://")
     root_path = Path(root).expanduser().resolve()
     fmt = FORMATS["index" if source.index else source.format].load()
-    custom = getattr(fmt, "read", None)
+    custom, fit = getattr(fmt, "read", None), getattr(fmt, "fit", None)
 
     def head(rel: str) -> BinaryIO | None:
         return open_file(root, rel, source.max_bytes)
 
     def read(item: RawItem) -> RawItem:
-        if item.status != "ok":
-            return item
-        rel = item.url or ""
-        status, error, content = (
-            custom(source, rel)
-            if custom
-            else read_s3(root, rel, source.max_bytes)
-            if is_s3
-            else read_local(root_path, rel, source.max_bytes)
-        )
-        read_item = dataclasses.replace(item, status=status, error=error, content=content)
-        return georeferenced(read_item, content) if content is not None else read_item
+        if item.status == "ok":
+            rel = item.url or ""
+            status, error, content = (
+                custom(source, rel)
+                if custom
+                else read_s3(root, rel, source.max_bytes)
+                if is_s3
+                else read_local(root_path, rel, source.max_bytes)
+            )
+            item = dataclasses.replace(item, status=status, error=error, content=content)
+            if content is not None:
+                item = georeferenced(item, content)
+        return fit(item) if fit else item
 
     def items() -> Iterator[RawItem]:
         seen: set[str] = set()

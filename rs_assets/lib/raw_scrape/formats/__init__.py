@@ -8,9 +8,11 @@ original image, `ref_captions`, `ref_qa` as {question, answer, type}, `date`, `l
 reading: `missing_image`, `no_annotation`, `outside_root`), or a `BadRow` naming the file and line that
 could not be read. A module may also
 expose `read(source, path) -> (status, error, bytes)` when an image is not one file (BigEarthNet band
-folders). Modules are imported by name when used, so the sources schema can list the formats
-without importing their parsers. `auto` is no parser: `auto.resolve(source)` picks one of the others
-from the files present before any row is read.
+folders), and `fit(item) -> item`, run on every record after the read, to adapt its objects to the
+image actually read (the detection formats clip boxes to it and scale YOLO's normalised ones).
+Modules are imported by name when used, so the sources schema can list the formats without importing
+their parsers. `auto` is no parser: `auto.resolve(source)` picks one of the others from the files
+present before any row is read.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ _ORDER = (
     Format("karpathy", "caption JSON of RSICD, UCM-captions, Sydney-captions, RSITMD", "karpathy"),
     Format("captions_csv", "open_clip CSV of image path and captions; SkyScript, HQRS", "captions_csv"),
     Format("rsvqa", "RSVQA LR/HR question, answer and image JSON per split", "rsvqa"),
+    Format("dota", "DOTA v1.0/1.5/2.0 labelTxt: oriented boxes, imagesource and gsd headers", "dota"),
+    Format("fair1m", "FAIR1M XML: <points> polygons, class in <possibleresult><name>", "fair1m"),
+    Format("voc", "Pascal VOC XML as DIOR ships it: bndbox, robndbox/polygon where present", "voc"),
+    Format("rsvg", "DIOR-RSVG: VOC XML whose objects carry a referring description", "rsvg"),
+    Format("coco", "COCO detection JSON: images, annotations (bbox x y w h), categories; streamed", "coco"),
+    Format("yolo", "YOLO txt: class cx cy w h (or OBB corners) normalised; classes.txt / data.yaml", "yolo"),
     Format(
         "bigearthnet",
         "BigEarthNet v1.0 Sentinel-2 patch folders: one record per patch, B04/B03/B02 composite, labels JSON",

@@ -59,18 +59,19 @@ def split_from_name(name: str) -> str | None:
     return found.group(1) if found else None
 
 
-def image_listing(root: str, under: str = "") -> list[str]:
-    """Image files under `root/under` by suffix, relative to `root`, sorted, hidden ones skipped."""
+def image_listing(root: str, under: str = "", suffixes: frozenset[str] = IMAGE_SUFFIXES) -> list[str]:
+    """Image files (or files with other `suffixes`: annotation files) under `root/under` by suffix,
+    relative to `root`, sorted, hidden ones skipped."""
     base = f"{root.rstrip('/')}/{under}" if under else root
     if base.startswith("s3://"):
         found: Iterable[str] = walk_s3(base)
     else:
         local = Path(base).expanduser().resolve()
         if not local.is_dir():
-            raise FileNotFoundError(f"image folder {base} does not exist")
+            raise FileNotFoundError(f"folder {base} does not exist")
         found = walk_local(local)
     prefix = f"{under.strip('/')}/" if under else ""
-    return [prefix + rel for rel in found if PurePosixPath(rel).suffix.lower() in IMAGE_SUFFIXES]
+    return [prefix + rel for rel in found if PurePosixPath(rel).suffix.lower() in suffixes]
 
 
 def relative(root: str, path: str) -> tuple[str, Outcome | None]:

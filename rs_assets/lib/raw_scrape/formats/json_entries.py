@@ -1,4 +1,4 @@
-"""The entries of one top-level list of a JSON document (`{"images": [...]}`), streamed with bounded memory.
+"""The entries of top-level lists of a JSON document (`{"images": [...]}`), streamed with bounded memory.
 
 Annotation files of the Karpathy and RSVQA layouts are one JSON object holding a long list; RSVQA-HR's
 split files hold every question of the dataset (hundreds of MB). The file is read in chunks and each
@@ -6,6 +6,8 @@ entry is decoded on its own (the C decoder, `raw_decode`), so memory holds one c
 one malformed entry costs that entry: a `BadRow` naming the file and the line of the error, after which
 the reader resynchronises at the entry's end (brackets and strings counted) and reads on. A file that
 ends inside an entry, or that is no object holding the list, is one `BadRow` after the entries read.
+Several lists can be read in one pass (COCO: `images`, `annotations`, `categories`); the other lists
+of the document are read entry by entry and dropped, never held whole.
 """
 
 from __future__ import annotations
@@ -105,56 +107,92 @@ def _value_end(text: str, start: int) -> int | None:
     return None
 
 
-def _entries(reader: _Reader, key: str) -> Iterator[Entry | BadRow]:
-    if reader.skip_space() != "{":
-        yield reader.bad(f"not a JSON object holding {key!r}")
-        return
-    reader.pos += 1
-    while True:
-        if reader.skip_space() != '"':
-            yield reader.bad(f"no {key!r} list in the file")
-            return
-        name, problem = reader.value()
-        if problem or reader.skip_space() != ":":
-            yield problem or reader.bad("expected ':' after a key")
-            return
-        reader.pos += 1
-        if name == key:
-            break
-        reader.skip_space()
-        _, problem = reader.value()  # another member (`"dataset": "rsicd"`): skipped
-        if problem:
-            yield problem
-            return
-        if reader.skip_space() == ",":
-            reader.pos += 1
-    if reader.skip_space() != "[":
-        yield reader.bad(f"{key!r} is not a list")
-        return
+def _list(reader: _Reader, key: str, wanted: bool) -> Iterator[Entry | BadRow]:
+    """The entries of the list at `pos` (its `[` consumed here, its `]` too), one at a time; those of a
+    list not `wanted` are decoded and dropped, so a long one costs no memory either."""
     reader.pos += 1
     while True:
         char = reader.skip_space()
         if char == "]":
+            reader.pos += 1
             return
         if char == "":
             yield reader.bad(f"the file ends inside the {key!r} list")
             return
         line = reader.line()
         value, problem = reader.value()
-        yield problem or (line, value)
+        if problem or wanted:
+            yield problem or (line, value)
         if reader.truncated:
             return
         if reader.skip_space() == ",":  # a missing comma loses nothing: the next entry is read
             reader.pos += 1
 
 
-def list_entries(path: str, key: str, chunk: int = CHUNK) -> Iterator[Entry | BadRow]:
-    """(line, entry) for every entry of the list under top-level `key` of the JSON file `path` (local or
-    `s3://`, `.gz` inferred), or a BadRow for what cannot be read; FileNotFoundError when it is absent.
-    `chunk` characters are read at a time."""
+def _members(
+    reader: _Reader, keys: tuple[str, ...], first_only: bool
+) -> Iterator[tuple[str, Entry] | BadRow]:
+    """(key, entry) for the entries of the top-level lists named `keys`, in file order; other members
+    are skipped (lists entry by entry). With `first_only`, stops after the first such list."""
+    names = " or ".join(repr(k) for k in keys)
+    if reader.skip_space() != "{":
+        yield reader.bad(f"not a JSON object holding {names}")
+        return
+    reader.pos += 1
+    found = False
+    while True:
+        if reader.skip_space() != '"':
+            if not found:
+                yield reader.bad(f"no {names} list in the file")
+            return
+        name, problem = reader.value()
+        if problem or reader.skip_space() != ":":
+            yield problem or reader.bad("expected ':' after a key")
+            return
+        reader.pos += 1
+        wanted = name in keys
+        if reader.skip_space() == "[":
+            for got in _list(reader, name, wanted):
+                yield got if isinstance(got, BadRow) else (name, got)
+            if reader.truncated or (reader.eof and reader.pos >= len(reader.buf)):
+                return  # the file ended inside the list, named by `_list`
+            found = found or wanted
+            if wanted and first_only:
+                return
+        elif wanted:
+            yield reader.bad(f"{name!r} is not a list")
+            return
+        else:
+            _, problem = reader.value()  # another member (`"dataset": "rsicd"`): skipped
+            if problem:
+                yield problem
+                return
+        if reader.skip_space() == ",":
+            reader.pos += 1
+
+
+def _read(
+    path: str, keys: tuple[str, ...], first_only: bool, chunk: int
+) -> Iterator[tuple[str, Entry] | BadRow]:
     fs = filesystem(path)
     with fs.open(path, "rb", compression="infer") as raw:
         text = io.TextIOWrapper(raw, "utf-8-sig", "replace")
         reader = _Reader(text, path, chunk)
         reader.fill()
-        yield from _entries(reader, key)
+        yield from _members(reader, keys, first_only)
+
+
+def list_entries(path: str, key: str, chunk: int = CHUNK) -> Iterator[Entry | BadRow]:
+    """(line, entry) for every entry of the list under top-level `key` of the JSON file `path` (local or
+    `s3://`, `.gz` inferred), or a BadRow for what cannot be read; FileNotFoundError when it is absent.
+    `chunk` characters are read at a time."""
+    for got in _read(path, (key,), True, chunk):
+        yield got if isinstance(got, BadRow) else got[1]
+
+
+def lists_entries(
+    path: str, keys: tuple[str, ...], chunk: int = CHUNK
+) -> Iterator[tuple[str, Entry] | BadRow]:
+    """(key, (line, entry)) for the entries of every top-level list named in `keys`, in one pass over
+    the file (COCO's `images`, `annotations` and `categories`, in whatever order the file has them)."""
+    yield from _read(path, keys, False, chunk)
