@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from rs_assets.lib.instruction_sets.inputs import TaskInput, Vocabulary, source_
 from rs_assets.lib.instruction_sets.mix import instruction_mix
 from rs_assets.lib.instruction_sets.tasks import TASKS
 from rs_assets.lib.instruction_sets.validate import conversation_problems
+from rs_assets.lib.lake import Lake
+from rs_assets.lib.release.formats import geochat, llava, messages
+from rs_assets.lib.release.writer import ReleaseWriter
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
 
 BOX = re.compile(r"\[(\d+), (\d+), (\d+), (\d+)\]")
@@ -432,6 +436,76 @@ def test_box_conventions_render_and_rerender_exactly() -> None:
     ]
 
 
+def test_exports_load_back_with_boxes_in_range(tmp_path: Path) -> None:
+    """geochat, messages (llava, qwen2vl, qwen25vl) and dataset_info written by the real release writer
+    into a real lake folder, then read as a trainer would."""
+    rows = [r for r in build_instructions(PARTITION, [], list(TASKS), VOCAB) if r["status"] == "ok"]
+    convs: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        convs.setdefault(r["image_id"], []).append(
+            {
+                "id": r["instruction_id"],
+                "task": r["task"],
+                "conversations": turns(r),
+                "regions": json.loads(r["regions"]),
+            }
+        )
+    samples = {"train": [{"image": f"images/{i}.jpg", "conversations": c} for i, c in sorted(convs.items())]}
+    out = ReleaseWriter(Lake(str(tmp_path / "lake")), "v1")
+    for module in (llava, geochat, messages):
+        module.write(out, samples)
+    root = tmp_path / "lake" / "release" / "v1"
+    n = len(rows)
+    llava_rows = json.loads((root / "llava" / "train.json").read_text())
+    assert len(llava_rows) == n and set(llava_rows[0]) == {"id", "task", "conversations", "image"}
+    geo = json.loads((root / "geochat" / "train.json").read_text())
+    geo_boxes = [
+        m
+        for g in geo
+        for t in g["conversations"]
+        for m in re.findall(r"\{<(\d+)><(\d+)><(\d+)><(\d+)>\|<(\d+)>\}", t["value"])
+    ]
+    assert (
+        geo_boxes
+        and all(0 <= int(v) <= 100 for b in geo_boxes for v in b[:4])
+        and all(0 < int(b[4]) <= 90 for b in geo_boxes)
+    )
+    info = json.loads((root / "dataset_info.json").read_text())
+    assert set(info) == {f"rs_{t}_{s}" for t in messages.TARGETS for s in ("train", "val", "test")}
+    for name, entry in info.items():
+        assert entry["formatting"] == "sharegpt" and entry["columns"] == {
+            "messages": "messages",
+            "images": "images",
+        }
+        data = json.loads((root / entry["file_name"]).read_text())
+        assert len(data) == (n if name.endswith("_train") else 0)
+        for sample in data:
+            roles = [m["role"] for m in sample["messages"]]
+            assert roles == ["user", "assistant"] * (len(roles) // 2)
+            assert (
+                sum(m["content"].count("<image>") for m in sample["messages"]) == len(sample["images"]) == 1
+            )
+            assert sample["images"][0].startswith("images/")
+    qwen2 = json.loads((root / "messages" / "qwen2vl" / "train.json").read_text())
+    pts = [
+        int(v)
+        for s in qwen2
+        for m in s["messages"]
+        for v in re.findall(r"\((\d+),(\d+)\)", m["content"])
+        for v in v
+    ]
+    assert pts and all(0 <= v <= 1000 for v in pts)
+    qwen25 = json.loads((root / "messages" / "qwen25vl" / "train.json").read_text())
+    harbour = next(s for s in qwen25 if s["images"] == ["images/img-r1.jpg"] and s["task"] == "grounding")
+    found = [
+        json.loads(x) for m in harbour["messages"] for x in re.findall(r"\{\"bbox_2d\".*?\}", m["content"])
+    ]
+    pixel_boxes = {(o["x1"], o["y1"], o["x2"], o["y2"]) for o in record()["objects"]}
+    assert found and {tuple(b["bbox_2d"]) for b in found} <= pixel_boxes  # absolute pixels of the objects
+    manifest = {m["path"]: m["format"] for m in out.manifest}
+    assert manifest["dataset_info.json"] == "dataset_info" and manifest["geochat/train.json"] == "geochat"
+
+
 def test_every_task_on_the_synthetic_source_is_true_to_its_records() -> None:
     from rs_assets.lib.raw_scrape.rows import to_row
     from rs_assets.lib.raw_scrape.synthetic import generate
@@ -462,3 +536,17 @@ def test_every_task_on_the_synthetic_source_is_true_to_its_records() -> None:
             boxes = {tuple(int(v) for v in b) for b in BOX.findall(row["conversations"])}
             truth = {tuple(scaled(o, rec["width"], rec["height"])) for o in rec["objects"]}
             assert boxes <= {tuple(min(1000, max(0, v)) for v in b) for b in truth}
+
+
+def test_a_partition_written_before_box_spans_fails_the_release_naming_it(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from rs_assets.lib.lake import UnreadableTable, table_key
+    from rs_assets.lib.release.samples import conversations_by_image
+
+    lake = Lake(str(tmp_path / "lake"))
+    rows = build_instructions([record()], [], ["vqa_count"], VOCAB)
+    old = pa.Table.from_pylist(rows).drop_columns(["regions"])
+    lake.write_table(table_key("instruction_sets", "s", 2020), old, {})
+    with pytest.raises(UnreadableTable, match=r"(?s)source=s/year=2020.*regions.*rematerialise"):
+        conversations_by_image(lake, {"img-r1": "r1"})
