@@ -27,7 +27,7 @@ CAPS = [
     {"caption_id": "c2", "image_id": "i1", "strategy": "gaia", "text": "gaia text", "status": "ok"},
     {"caption_id": "c3", "image_id": "i1", "strategy": "gaia", "text": "bad", "status": "refused"},
 ]
-TASKS = ["brief_caption", "scene_classification", "object_count", "grounding"]
+TASKS = ["brief_caption", "scene_classification", "vqa_count", "grounding"]
 
 
 def _by_task(rows):
@@ -40,7 +40,7 @@ def test_tasks_become_llava_conversations() -> None:
     assert brief[0]["from"] == "human" and brief[0]["value"].startswith("<image>\n")
     assert brief[1]["value"] == "gaia text" and rows["brief_caption"]["caption_ids"] == ["c2"]
     assert json.loads(rows["scene_classification"]["conversations"])[1]["value"] == "harbor, water"
-    counts = json.loads(rows["object_count"]["conversations"])
+    counts = json.loads(rows["vqa_count"]["conversations"])
     assert [t["value"] for t in counts if t["from"] == "gpt"] == ["2", "1"]
     assert "<image>" not in counts[2]["value"]  # image token only in the first turn
     ground = json.loads(rows["grounding"]["conversations"])
@@ -53,7 +53,7 @@ def test_missing_inputs_are_skipped_with_a_reason() -> None:
     assert {t: (r["status"], r["skip_reason"]) for t, r in rows.items()} == {
         "brief_caption": ("skipped", "no_caption"),
         "scene_classification": ("skipped", "no_labels"),
-        "object_count": ("skipped", "no_objects"),
+        "vqa_count": ("skipped", "no_objects"),
         "grounding": ("skipped", "no_objects"),
     }
     assert all(r["conversations"] is None for r in rows.values())

@@ -121,6 +121,23 @@ def test_release_exports_load_as_training_code_expects(demo: dict) -> None:
     assert "0-1000 scale" in (release / "README.md").read_text()
 
 
+def test_release_holds_every_task_family_and_a_llamafactory_folder(demo: dict) -> None:
+    release = Path(demo["lake"].root) / "release" / "latest"
+    llava = json.loads((release / "llava" / "train.json").read_text())
+    tasks = {t["task"] for t in llava}
+    assert {"brief_caption", "vqa_count", "vqa_absent", "grounding", "multi_turn", "reasoning"} <= tasks
+    geochat = json.loads((release / "geochat" / "train.json").read_text())
+    assert [g["id"] for g in geochat] == [t["id"] for t in llava]
+    assert any("|<" in t["value"] for g in geochat for t in g["conversations"])  # GeoChat boxes
+    info = json.loads((release / "dataset_info.json").read_text())
+    qwen = json.loads((release / info["rs_qwen2vl_train"]["file_name"]).read_text())
+    assert len(qwen) == len(llava) and all((release / s["images"][0]).is_file() for s in qwen)
+    card = (release / "README.md").read_text()
+    assert "## Box conventions" in card and "`qwen25vl`" in card
+    conn = connect(demo["home"] / "catalog.duckdb", demo["lake"])
+    assert conn.execute("SELECT count(*) FROM instruction_sets WHERE status = 'failed'").fetchone() == (0,)
+
+
 def test_lineage_names_url_decisions_models_and_runs(demo: dict) -> None:
     conn = connect(demo["home"] / "catalog.duckdb", demo["lake"])
     row = conn.execute("""SELECT url, kept, scrape_run_id, pool_run_id, models, caption_run_ids

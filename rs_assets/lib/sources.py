@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -23,6 +24,7 @@ from pydantic import (
 from rs_assets.lib.caption_scores.vocab import DEFAULT_BY, SIGNALS
 from rs_assets.lib.captions.strategies import CaptionStrategy
 from rs_assets.lib.imaging import DEFAULT_MAX_PIXELS
+from rs_assets.lib.instruction_sets.mix import instruction_mix
 from rs_assets.lib.instruction_sets.tasks import TASKS, InstructionTask
 from rs_assets.lib.partitions import year_range
 from rs_assets.lib.raw_scrape.formats import LabeledFormat
@@ -81,7 +83,13 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     captions: list[CaptionStrategy] = ["meta", "gaia"]
-    instructions: list[InstructionTask] = list(TASKS)
+    instructions: Annotated[dict[InstructionTask, float], BeforeValidator(instruction_mix)] = Field(
+        default_factory=lambda: dict.fromkeys(TASKS, 1.0),
+        description="instruction tasks: a list (every image), or a mapping task -> share of images in (0, 1]",
+    )
+    max_conversations_per_image: int | None = Field(
+        None, ge=1, description="ok conversations kept per image (the rest are skipped image_cap); none: all"
+    )
     default_year: int | None = None
     allow_private_network: bool = False
     priority: int = Field(100, description="lower wins when choosing a cluster's canonical image")

@@ -13,6 +13,7 @@ from rs_assets.defs.stage import (
     write_partition,
 )
 from rs_assets.lib.instruction_sets.build import build_instructions
+from rs_assets.lib.instruction_sets.inputs import source_vocabulary
 from rs_assets.lib.reconcile import coverage_reconciliation
 from rs_assets.lib.selection import canonical_records
 from rs_assets.lib.stages import from_rows
@@ -28,14 +29,24 @@ def build(project: Project) -> dg.AssetsDefinition:
         caps = read_partition(
             store, "captions", source, year, ["caption_id", "image_id", "strategy", "text", "status"]
         )
-        rows = build_instructions(records.to_pylist(), caps.to_pylist(), cfg.instructions)
+        # the source's classes: every object class and label of the partition (vqa_absent asks the rest)
+        vocabulary = source_vocabulary(
+            raw.select(["objects", "labels", "gsd_m", "width", "height"]).to_pylist()
+        )
+        rows = build_instructions(
+            records.to_pylist(),
+            caps.to_pylist(),
+            cfg.instructions,
+            vocabulary,
+            cfg.max_conversations_per_image,
+        )
         table = from_rows("instruction_sets", rows)
         metadata = write_partition(
             context, store, "instruction_sets", table, source=source, year=year, config=cfg
         )
         expected = {(i, t) for i in records["image_id"].to_pylist() for t in cfg.instructions}
         produced = set(zip(table["image_id"].to_pylist(), table["task"].to_pylist(), strict=True))
-        statuses = zip(table["task"].to_pylist(), table["status"].to_pylist(), strict=True)
+        statuses = list(zip(table["task"].to_pylist(), table["status"].to_pylist(), strict=True))
         ok_tasks = [t for t, s in statuses if s == "ok"]
         return dg.MaterializeResult(
             metadata={
@@ -43,6 +54,8 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "conversations": len(ok_tasks),
                 "task_counts": counts(ok_tasks),
                 "skip_reasons": counts(r for r in table["skip_reason"].to_pylist() if r),
+                "failed": counts(t for t, s in statuses if s == "failed"),
+                "vocabulary": {"objects": list(vocabulary.objects), "labels": list(vocabulary.labels)},
             },
             check_results=contract_results(
                 "instruction_sets",

@@ -17,18 +17,30 @@ INSTRUCTION_SETS = Stage(
         Column("source", pa.string(), "source name"),
         Column("year", pa.int32(), "partition year"),
         Column("task", pa.string(), "instruction task (vocabulary below)"),
-        Column("conversations", pa.string(), "LLaVA turns as JSON (NULL when skipped)"),
+        Column("conversations", pa.string(), "LLaVA turns as JSON, boxes on 0-1000 (NULL unless ok)"),
         Column("caption_ids", pa.list_(pa.string()), "captions the answer quotes"),
     ),
     extra=(
         Column("prompt_id", pa.string(), "`instruction_<task>.<version>`"),
-        Column("status", pa.string(), "`ok` or `skipped`"),
-        Column("skip_reason", pa.string(), "why nothing grounds the task (vocabulary below)"),
+        Column("status", pa.string(), "`ok`, `skipped` or `failed` (vocabulary below)"),
+        Column("skip_reason", pa.string(), "why the row holds no conversation (vocabulary below)"),
+        Column(
+            "regions",
+            pa.string(),
+            "JSON {width, height, spans: [{turn, start, end, boxes: [{cls, x1, y1, x2, y2, poly}]}]}: "
+            "where each list of boxes sits in the turns, in pixels, so exports rewrite it per target "
+            "(NULL unless ok)",
+        ),
+        Column("error", pa.string(), "what failed validation (`failed` rows)"),
     ),
     keys=("instruction_id",),
     vocabularies={
         "task": {t.name: t.description for t in TASKS.values()},
-        "status": {"ok": "a conversation", "skipped": "nothing in the record grounds the task"},
+        "status": {
+            "ok": "a conversation",
+            "skipped": "nothing in the record grounds the task, or the mix or the image cap left it out",
+            "failed": "the conversation broke a validation rule (see `error`); never exported",
+        },
         "skip_reason": SKIP_REASONS,
     },
     preview=("task", "status", "skip_reason", "conversations"),

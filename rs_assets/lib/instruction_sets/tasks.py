@@ -1,96 +1,33 @@
-"""The instruction task registry: each task turns one record (and its captions) into QA pairs.
+"""The instruction task registry: each task turns one `TaskInput` (record, captions, source vocabulary)
+into question/answer pairs, or a skip reason when nothing in the record grounds it.
 
-A task answers from the record only (labels, objects, captions); with nothing to ground it, it
-returns a skip reason instead of inventing an answer. A new task is one entry here plus its function.
-Boxes are integers on a 0-1000 scale `[x1, y1, x2, y2]` relative to the image (DESIGN 11).
+A task answers from the record only; it never invents. A new task is one entry here plus its function
+in the module of its family (descriptions, vqa, grounding, reasoning, dialogue), its skip reasons
+below, and a version bump whenever its output changes (the version is part of the instruction id).
+Task names are the contract of the sources YAML `instructions:` (DESIGN 6b).
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from rs_assets.lib.captions.facts import plural
-from rs_assets.lib.captions.strategies import preference_rank
+from rs_assets.lib.instruction_sets.descriptions import brief_caption, detailed_description
+from rs_assets.lib.instruction_sets.dialogue import multi_turn
+from rs_assets.lib.instruction_sets.grounding import grounding, region_caption
+from rs_assets.lib.instruction_sets.inputs import Answer, TaskInput
 from rs_assets.lib.instruction_sets.legacy import legacy_caption, legacy_vqa
-from rs_assets.lib.records import stable_hash
-
-Pairs = list[tuple[str, str]]
-Answer = tuple[Pairs, list[str], str | None]  # (question/answer pairs, caption ids used, skip reason)
-TaskFn = Callable[[dict[str, Any], Sequence[dict[str, Any]]], Answer]
-
-BRIEF_QUESTIONS = (
-    "Describe this remote sensing image briefly.",
-    "Give a short caption for this aerial/satellite scene.",
-    "What does this overhead image show? Answer in one or two sentences.",
+from rs_assets.lib.instruction_sets.reasoning import reasoning
+from rs_assets.lib.instruction_sets.vqa import (
+    scene_classification,
+    vqa_absent,
+    vqa_count,
+    vqa_landcover,
+    vqa_presence,
 )
 
-
-def pick(options: Sequence[Any], *key: Any) -> Any:
-    """A deterministic choice per key, so phrasings vary across records but never across runs."""
-    return options[int(stable_hash(*key), 16) % len(options)]
-
-
-def box_1000(obj: dict[str, Any], width: int, height: int) -> list[int]:
-    def scale(v: float, size: int) -> int:
-        return max(0, min(1000, round(1000 * v / size)))
-
-    return [
-        scale(obj["x1"], width),
-        scale(obj["y1"], height),
-        scale(obj["x2"], width),
-        scale(obj["y2"], height),
-    ]
-
-
-def brief_caption(record: dict[str, Any], captions: Sequence[dict[str, Any]]) -> Answer:
-    ranked = sorted(captions, key=lambda c: (preference_rank(c["strategy"]), c["caption_id"]))
-    if not ranked:
-        return [], [], "no_caption"
-    best = [c for c in ranked if c["strategy"] == ranked[0]["strategy"]]
-    chosen = pick(best, record["record_id"], "brief_caption")
-    return [(pick(BRIEF_QUESTIONS, record["record_id"]), chosen["text"])], [chosen["caption_id"]], None
-
-
-def scene_classification(record: dict[str, Any], captions: Sequence[dict[str, Any]]) -> Answer:
-    labels = record.get("labels") or []
-    if not labels:
-        return [], [], "no_labels"
-    answer = ", ".join(label.replace("_", " ") for label in labels)
-    return [("Which scene categories are present in this image? List them.", answer)], [], None
-
-
-def object_count(record: dict[str, Any], captions: Sequence[dict[str, Any]]) -> Answer:
-    objects = record.get("objects") or []
-    if not objects:
-        return [], [], "no_objects"
-    tally = Counter(o["cls"] for o in objects)
-    pairs = [
-        (f"How many {plural(c, 2)} can you see in this image?", str(n)) for c, n in sorted(tally.items())
-    ]
-    return pairs, [], None
-
-
-def grounding(record: dict[str, Any], captions: Sequence[dict[str, Any]]) -> Answer:
-    objects = record.get("objects") or []
-    width, height = record.get("width"), record.get("height")
-    if not objects or not width or not height:
-        return [], [], "no_objects"
-    by_cls: dict[str, list[list[int]]] = defaultdict(list)
-    for obj in objects:
-        by_cls[obj["cls"]].append(box_1000(obj, width, height))
-    pairs = [
-        (
-            f"Locate every {plural(c, 1)} in the image. Answer with boxes [x1, y1, x2, y2] on a 0-1000 "
-            "scale.",
-            ", ".join(json.dumps(b) for b in sorted(boxes)),
-        )
-        for c, boxes in sorted(by_cls.items())
-    ]
-    return pairs, [], None
+TaskFn = Callable[[TaskInput], Answer]
 
 
 @dataclass(frozen=True)
@@ -106,19 +43,70 @@ class Task:
 
 
 _ORDER = (
-    Task("brief_caption", "one short caption: the best caption by strategy preference", brief_caption),
-    Task("scene_classification", "scene categories from the record's labels", scene_classification),
-    Task("object_count", "how many objects of each class", object_count),
-    Task("grounding", "phrase -> boxes on a 0-1000 scale", grounding),
+    Task(
+        "brief_caption",
+        "one short caption: the best caption by strategy preference",
+        brief_caption,
+        "v2",
+    ),
+    Task(
+        "detailed_description",
+        "hierarchical: a local sentence per salient object class and land-cover "
+        "region, then a global integration (>= 60 words)",
+        detailed_description,
+    ),
+    Task("scene_classification", "scene categories from the record's labels", scene_classification, "v2"),
+    Task(
+        "vqa_presence",
+        "'Is there a ...?' about the image's object classes and labels; yes answers",
+        vqa_presence,
+    ),
+    Task(
+        "vqa_absent",
+        "deceptive questions about source classes the image lacks; no, and what is there",
+        vqa_absent,
+    ),
+    Task("vqa_count", "how many objects of each class", vqa_count),
+    Task("vqa_landcover", "dominant land cover, a class's share, a comparison of two classes", vqa_landcover),
+    Task("grounding", "phrase -> every box of a class; referring description -> its box", grounding, "v2"),
+    Task(
+        "region_caption",
+        "box -> the object there (its referring description, else class and place)",
+        region_caption,
+    ),
+    Task(
+        "multi_turn",
+        ">= 3 turns: scene, count, where 'they' are, an absent class, surroundings, a reason",
+        multi_turn,
+    ),
+    Task(
+        "reasoning",
+        "why / what-if from evidence and metadata: season, flood, GSD limits, footprint, clouds",
+        reasoning,
+    ),
     Task("legacy_caption", "one of the dataset's own captions (ref_captions), restated", legacy_caption),
     Task("legacy_vqa", "the dataset's own QA (ref_qa) as one multi-turn conversation", legacy_vqa),
 )
 TASKS: dict[str, Task] = {t.name: t for t in _ORDER}
-InstructionTask = Literal[tuple(TASKS)]  # type: ignore[valid-type]  # the sources YAML `instructions:` items
+InstructionTask = Literal[tuple(TASKS)]  # type: ignore[valid-type]  # the sources YAML `instructions:` keys
+RENAMED: dict[str, str] = {"object_count": "vqa_count"}  # old name -> new: a sources file naming one fails
 SKIP_REASONS: dict[str, str] = {
-    "no_caption": "no ok final caption for the image",
+    "no_caption": "no ok final caption for the image (a dataset's own captions are `legacy_caption`'s)",
     "no_labels": "the record has no labels",
-    "no_objects": "the record has no objects (or no image size)",
+    "no_objects": "the record has no objects",
+    "no_usable_boxes": "no object box can be placed in the image (no image size, empty or outside it), or "
+    "none is unique (a class with more than 30 objects is not asked about)",
+    "no_objects_or_labels": "the record has neither objects nor labels",
+    "no_absent_class": "every class of the source vocabulary (visible at the image's GSD) is in the image",
+    "nothing_known": "the record names nothing in the image, so a no cannot say what is there instead",
+    "no_landcover": "the record has no land-cover shares",
+    "too_little_to_describe": "no object or land cover to describe locally, or fewer than 60 words of facts",
+    "too_little_for_dialogue": "the record supports fewer than 3 turns",
+    "no_metadata": "no date, GSD, large water or cloud share to reason from",
+    "not_drawn": "the source's `instructions:` share for the task left this image out (deterministic draw)",
+    "image_cap": "the image reached max_conversations_per_image with other tasks",
+    "invalid_conversation": "the conversation failed validation (`error` says how); a bug, never exported",
+    "duplicate_pair": "a (question, answer) pair repeats another conversation of the image",
     "no_ref_captions": "the record has no captions of its own dataset (ref_captions)",
     "no_ref_qa": "the record has no question-answer pairs of its own dataset (ref_qa)",
 }

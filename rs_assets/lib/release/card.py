@@ -10,8 +10,15 @@ from typing import Any
 
 from rs_assets.lib.benchmark_splits.splits import GEO_CELL_DEG, SPLIT_SHARES, SPLITS
 from rs_assets.lib.captions.strategies import PREFERENCE, STRATEGIES
+from rs_assets.lib.instruction_sets.boxes import CONVENTION_DOCS
+from rs_assets.lib.release.formats.messages import TARGETS
 from rs_assets.lib.release.samples import EXCLUSION_REASONS
 from rs_assets.lib.stages import Stage, table_stages
+
+
+def _cell(text: str) -> str:
+    """A Markdown table cell: pipes escaped (box conventions contain them)."""
+    return text.replace("|", "\\|")
 
 
 def _codes(title: str, codes: dict[str, str]) -> str:
@@ -55,6 +62,8 @@ def dataset_card(stats: dict[str, Any]) -> str:
     strategies = "\n".join(f"- `{s.name}`: {s.description}" for s in STRATEGIES.values())
     split_rows = "\n".join(f"| {k} | {stats['splits'].get(k, 0)} |" for k in SPLITS)
     columns = "\n".join(_stage_section(s) for s in table_stages())
+    boxes = "\n".join(f"| `{k}` | {_cell(v)} |" for k, v in CONVENTION_DOCS.items())
+    targets = ", ".join(f"`{t}`" for t in TARGETS)
     return f"""# rs_assets release `{stats["version"]}`
 
 Remote-sensing image-text data built by the rs_assets Dagster pipeline (GAIA / RS5M / HQRS-IT /
@@ -77,6 +86,11 @@ captions): {stats["stale_partitions"]}.
 - `images/<image_id>.<ext>`: original bytes; `image_id` is the sha256 of the file.
 - `llava/<split>.json`: LLaVA conversations `{{id, image, conversations: [{{from, value}}]}}`.
   Boxes are integers on a **0-1000 scale** `[x1, y1, x2, y2]` relative to image width/height.
+- `geochat/<split>.json`: the same conversations in the LLaVA layout with GeoChat boxes
+  `{{<x1><y1><x2><y2>|<θ>}}` on 0-100.
+- `messages/<convention>/<split>.json` ({targets}): ShareGPT `{{id, task, messages: [{{role, content}}],
+  images}}` with boxes in that convention; `dataset_info.json` names each file for LLaMA-Factory
+  (`dataset_dir` = this folder, datasets `rs_<convention>_<split>`); ms-swift reads the files as they are.
 - `open_clip/<split>.csv`: `filepath,caption`, one row per final caption;
   `filepath` is relative to this folder (run training from here, or prefix it).
 - `excluded.parquet`: every canonical image held back, with its reason (table below).
@@ -85,6 +99,13 @@ captions): {stats["stale_partitions"]}.
 - `webdataset/<split>-NNNNNN.tar` (+ same-name Parquet): `key.<ext>`, `key.txt` (the best-ranked
   selected caption; ties: {order}), `key.json` (metadata).
 - `karpathy/dataset_rs.json`: RSICD/UCM-style `images[].filename/split/sentences[].raw/tokens`.
+
+## Box conventions
+Boxes are stored in pixels of the original image; each file writes them in its convention:
+
+| convention | boxes in the text |
+|---|---|
+{boxes}
 
 ## Caption strategies (preference order)
 {strategies}

@@ -6,7 +6,10 @@ from rs_assets.lib.stages import Column, Stage
 
 FILE_FORMATS: dict[str, str] = {
     "image": "original image bytes, `images/<image_id>.<ext>`",
-    "llava": "LLaVA conversation JSON",
+    "llava": "LLaVA conversation JSON (boxes on 0-1000)",
+    "geochat": "GeoChat conversation JSON (LLaVA layout, boxes `{<x1><y1><x2><y2>|<θ>}` on 0-100)",
+    "messages": "ShareGPT `messages` + `images` JSON (LLaMA-Factory, ms-swift), a folder per box convention",
+    "dataset_info": "LLaMA-Factory `dataset_info.json` naming every `messages` file",
     "open_clip_csv": "open_clip `filepath,caption` CSV",
     "hf_parquet": "Parquet for `datasets.load_dataset`",
     "webdataset": "WebDataset tar shard",

@@ -148,10 +148,11 @@ def benchmark_clusters(lake: Lake, clusters: pa.Table, benchmarks: Collection[st
 
 
 def conversations_by_image(lake: Lake, representative: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """LLaVA records (`id`, `task`, `conversations`) of ok instruction rows, per image."""
+    """LLaVA records (`id`, `task`, `conversations`) of ok instruction rows, per image, with the box
+    spans (`regions`) the exports rewrite per target."""
     table = lake.read_all(
         "instruction_sets",
-        columns=["instruction_id", "image_id", "record_id", "task", "conversations", "status"],
+        columns=["instruction_id", "image_id", "record_id", "task", "conversations", "status", "regions"],
     )
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in sorted(_by_representative(_ok(table), representative), key=lambda r: r["instruction_id"]):
@@ -160,6 +161,7 @@ def conversations_by_image(lake: Lake, representative: dict[str, str]) -> dict[s
                 "id": row["instruction_id"],
                 "task": row["task"],
                 "conversations": json.loads(row["conversations"]),
+                "regions": json.loads(row["regions"]),
             }
         )
     return out

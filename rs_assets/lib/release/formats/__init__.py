@@ -9,11 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rs_assets.lib.release.formats import hf_parquet, karpathy, llava, open_clip, webdataset
+from rs_assets.lib.release.formats import (
+    geochat,
+    hf_parquet,
+    karpathy,
+    llava,
+    messages,
+    open_clip,
+    webdataset,
+)
 
 Writer = Callable[[Any, dict[str, list[dict[str, Any]]]], None]
 FORMATS: dict[str, Writer] = {
     "llava": llava.write,
+    "geochat": geochat.write,
+    "messages": messages.write,
     "open_clip_csv": open_clip.write,
     "hf_parquet": hf_parquet.write,
     "webdataset": webdataset.write,
