@@ -5,11 +5,14 @@ import dagster as dg
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource
 from rs_assets.defs.stage import counts, stage_asset, write_partition
-from rs_assets.lib.release.writer import write_release
+from rs_assets.lib.release.writer import ImageCopies, ReleaseOptions, write_release
 
 
 class ReleaseConfig(dg.Config):
     version: str = "latest"
+    images: ImageCopies = "folder_and_tars"  # where image bytes go: images/, inside the tars, or both
+    shard_size: int = 1000  # most samples per WebDataset tar
+    min_shards: int = 4  # fewest tars per split (open_clip needs one per dataloader worker)
 
 
 def build(project: Project) -> dg.AssetsDefinition:
@@ -31,7 +34,9 @@ def build(project: Project) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, config: ReleaseConfig, lake: LakeResource
     ) -> dg.MaterializeResult:
         store = lake.lake()
-        manifest = write_release(store, config.version)
+        options = ReleaseOptions(config.images, config.shard_size, config.min_shards)
+        licenses = {name: src.license for name, src in project.sources.items()}
+        manifest = write_release(store, config.version, options, licenses)
         metadata = write_partition(context, store, "release", manifest, config=config)
         rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
         ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))

@@ -11,6 +11,7 @@ FILE_FORMATS: dict[str, str] = {
     "hf_parquet": "Parquet for `datasets.load_dataset`",
     "webdataset": "WebDataset tar shard",
     "webdataset_meta": "the shard's same-name Parquet (img2dataset layout)",
+    "webdataset_sizes": "`webdataset/sizes.json`: samples per shard (open_clip reads it)",
     "karpathy_json": "RSICD/UCM-style Karpathy JSON",
     "exclusions": "canonical images held back, with their reason",
     "dataset_card": "this card",
