@@ -187,3 +187,23 @@ def test_shards_hold_one_extension_and_split_for_workers() -> None:
     )
     assert max(len(s) for s in shard_groups(rows, shard_size=2, min_shards=1)) == 2
     assert shard_groups([], 10, 4) == []
+
+
+def test_croissant_validates_and_loads_in_mlcroissant(release: dict) -> None:
+    import mlcroissant as mlc
+
+    folder: Path = release["dir"]
+    doc = json.loads((folder / "croissant.json").read_text())
+    for field in ("rai:dataCollection", "rai:dataBiases", "rai:personalSensitiveInformation"):
+        assert doc[field], field
+    assert "demo_synthetic: " in doc["rai:dataCollection"] and "cc0-1.0" in doc["rai:dataCollection"]
+    dataset = mlc.Dataset(jsonld=str(folder / "croissant.json"))  # raises on validation errors
+    captions = list(dataset.records(record_set="captions"))
+    hf_rows = sum(pq.read_metadata(p).num_rows for p in (folder / "hf").glob("*.parquet"))
+    assert len(captions) == hf_rows
+    assert {c["captions/sample_id"].decode() for c in captions} == {
+        s for p in (folder / "hf").glob("*.parquet") for s in pq.read_table(p)["sample_id"].to_pylist()
+    }
+    images = list(dataset.records(record_set="images"))
+    assert len(images) == len(list((folder / "images").iterdir()))
+    assert isinstance(images[0]["images/image"], Image.Image)

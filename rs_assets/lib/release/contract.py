@@ -13,6 +13,7 @@ FILE_FORMATS: dict[str, str] = {
     "webdataset_meta": "the shard's same-name Parquet (img2dataset layout)",
     "webdataset_sizes": "`webdataset/sizes.json`: samples per shard (open_clip reads it)",
     "karpathy_json": "RSICD/UCM-style Karpathy JSON",
+    "croissant": "`croissant.json`: Croissant 1.0 metadata with Responsible-AI fields",
     "exclusions": "canonical images held back, with their reason",
     "dataset_card": "this card",
 }

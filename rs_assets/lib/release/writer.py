@@ -47,9 +47,16 @@ class ReleaseOptions:
 class ReleaseWriter:
     """Writes files under `release/<version>/` and records each in the manifest."""
 
-    def __init__(self, lake: Lake, version: str, options: ReleaseOptions | None = None) -> None:
+    def __init__(
+        self,
+        lake: Lake,
+        version: str,
+        options: ReleaseOptions | None = None,
+        licenses: dict[str, str | None] | None = None,
+    ) -> None:
         self.lake, self.version, self.manifest = lake, version, []
         self.options = options or ReleaseOptions()
+        self.licenses = licenses or {}
 
     def key(self, path: str) -> str:
         return f"release/{self.version}/{path}"
@@ -109,7 +116,7 @@ def write_release(
     """Every export for every split, the exclusions and the card; returns the manifest table.
     `licenses` maps each source to its license (None: unknown), for the card and the Croissant."""
     samples, excluded = release_samples(lake)
-    out = ReleaseWriter(lake, version, options)
+    out = ReleaseWriter(lake, version, options, licenses)
     if out.options.image_folder:
         _write_images(out, samples)
     for write in FORMATS.values():

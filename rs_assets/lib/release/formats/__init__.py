@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rs_assets.lib.release.formats import hf_parquet, karpathy, llava, open_clip, webdataset
+from rs_assets.lib.release.formats import croissant, hf_parquet, karpathy, llava, open_clip, webdataset
 
 Writer = Callable[[Any, dict[str, list[dict[str, Any]]]], None]
 FORMATS: dict[str, Writer] = {
@@ -18,4 +18,5 @@ FORMATS: dict[str, Writer] = {
     "hf_parquet": hf_parquet.write,
     "webdataset": webdataset.write,
     "karpathy_json": karpathy.write,
+    "croissant": croissant.write,  # last: describes the files written before it
 }
