@@ -9,7 +9,6 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,23 +19,15 @@ from PIL import Image
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.release.formats.webdataset import shard_groups
 from rs_assets.lib.release.writer import ReleaseOptions, write_release
-from rs_assets_tests.pipeline import run_partitions
 
-pytestmark = pytest.mark.xdist_group("release_loaders")  # one pipeline run for the module
+pytestmark = pytest.mark.xdist_group("published")  # shares the session's `published` pipeline run
 
 
-@pytest.fixture(scope="module")
-def release(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RS_ASSETS_HOME", str(home))
-        mp.setenv("HF_DATASETS_OFFLINE", "1")
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("HF_HOME", str(home / "hf"))
-        with dg.instance_for_test() as instance:
-            run_partitions(instance, ["demo_synthetic|2020"])
-            lake = Lake(str(home / "lake"))
-            yield {"home": home, "lake": lake, "dir": Path(lake.root) / "release" / "latest"}
+@pytest.fixture
+def release(published: dict) -> dict:
+    """The published release (HF libraries are offline: conftest sets HF_*_OFFLINE at import)."""
+    assert os.environ["HF_DATASETS_OFFLINE"] == os.environ["HF_HUB_OFFLINE"] == "1"
+    return published
 
 
 def _card_header(folder: Path) -> dict:

@@ -6,6 +6,7 @@ PUT on S3, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -143,6 +144,16 @@ def filesystem(path: str) -> fsspec.AbstractFileSystem:
     if path.startswith("s3://"):
         return fsspec.filesystem("s3", endpoint_url=settings.aws_endpoint_url(), skip_instance_cache=True)
     return fsspec.filesystem("file")
+
+
+def content_hash(table: pa.Table) -> str:
+    """sha256 (16 hex) of a table's schema and values, without its key-value metadata: the same data
+    written by another run (another run id in the file) has the same hash."""
+    sink = pa.BufferOutputStream()
+    plain = table.replace_schema_metadata(None).combine_chunks()
+    with pa.ipc.new_stream(sink, plain.schema) as writer:
+        writer.write_table(plain)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
 
 
 def table_key(asset: str, source: str | None = None, year: int | str | None = None) -> str:

@@ -26,6 +26,13 @@ INSTRUCTION_SETS = Stage(
         Column("skip_reason", pa.string(), "why nothing grounds the task (vocabulary below)"),
     ),
     keys=("instruction_id",),
+    derived_from={
+        "instruction_id": ("captions.record_id", "captions.image_id", "captions.text"),
+        "caption_ids": ("captions.caption_id",),
+        "conversations": ("captions.text",),
+        "image_id": ("captions.image_id",),
+        "record_id": ("captions.record_id",),
+    },
     vocabularies={
         "task": {t.name: t.description for t in TASKS.values()},
         "status": {"ok": "a conversation", "skipped": "nothing in the record grounds the task"},

@@ -3,7 +3,7 @@
 Every table stage with `auto_view` gets a `SELECT *` view named after it; view files add the rest.
 They use `{{asset}}` placeholders, replaced by a `read_parquet` over that asset's files (or an
 empty stand-in with the contract columns when nothing was written yet), and `{{runs:asset}}`, a
-relation (filename, run_id) read from each file's key-value metadata. The catalog is built in a
+relation (filename, run_id, code_version) read from each file's key-value metadata. The catalog is built in a
 temp file and swapped in, so readers never see half a catalog and partition runs never open it
 for writing.
 """
@@ -66,10 +66,15 @@ def _source_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, asset: str) -> str:
 
 def _runs_sql(lake: Lake, asset: str) -> str:
     if not lake.table_keys(asset):
-        return "(SELECT NULL::VARCHAR AS filename, NULL::VARCHAR AS run_id WHERE false)"
+        return (
+            "(SELECT NULL::VARCHAR AS filename, NULL::VARCHAR AS run_id, NULL::VARCHAR AS code_version "
+            "WHERE false)"
+        )
     return (
-        f"(SELECT file_name AS filename, decode(value) AS run_id FROM parquet_kv_metadata("
-        f"{sql_string(table_glob(lake, asset))}) WHERE decode(key) = 'rs_assets.run_id')"
+        "(SELECT file_name AS filename, "
+        "max(decode(value)) FILTER (WHERE decode(key) = 'rs_assets.run_id') AS run_id, "
+        "max(decode(value)) FILTER (WHERE decode(key) = 'rs_assets.code_version') AS code_version "
+        f"FROM parquet_kv_metadata({sql_string(table_glob(lake, asset))}) GROUP BY file_name)"
     )
 
 
