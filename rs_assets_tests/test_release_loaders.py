@@ -16,9 +16,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from rs_assets.lib.lake import Lake
 from rs_assets.lib.release.formats.webdataset import shard_groups
-from rs_assets.lib.release.writer import ReleaseOptions, write_release
 
 pytestmark = pytest.mark.xdist_group("published")  # shares the session's `published` pipeline run
 
@@ -157,16 +155,6 @@ def test_card_reports_the_real_split_shares(release: dict) -> None:
     for split in ("train", "val", "test"):
         assert f"| {split} | {counts[split]} | {100 * counts[split] / total:.0f}% |" in card
     assert "target shares apply to **split units**" in card
-
-
-def test_images_only_inside_the_tars_when_configured(release: dict) -> None:
-    lake: Lake = release["lake"]
-    manifest = write_release(lake, "tars_only", ReleaseOptions(images="tars"), {"demo_synthetic": None})
-    formats = set(manifest["format"].to_pylist())
-    assert "image" not in formats and "llava" not in formats and "webdataset" in formats
-    assert not (Path(lake.root) / "release" / "tars_only" / "images").exists()
-    card = lake.read_bytes("release/tars_only/README.md").decode()
-    assert "only inside the WebDataset tars" in card and "license: other" in card
 
 
 def test_shards_hold_one_extension_and_split_for_workers() -> None:

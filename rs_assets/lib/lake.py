@@ -256,5 +256,28 @@ class Lake:
     def list(self, prefix: str) -> list[str]:
         return list(self.backend.list(prefix))
 
+    def link_prefix(self, alias: str, target: str) -> None:
+        """Make `alias/` show the files of `target/`: locally a relative symlink swapped in atomically
+        (readers see the old or the new folder, never a mix); on S3, which has no links, a copy of the
+        objects (and the alias's stale ones deleted)."""
+        if isinstance(self.backend, LocalBackend):
+            link = self.backend.root / alias
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.exists() and not link.is_symlink():
+                raise ValueError(f"{link} is a folder, not the alias link: move it away (an old release?)")
+            tmp = link.with_name(f".{link.name}.tmp")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(os.path.relpath(self.backend.root / target, link.parent), target_is_directory=True)
+            os.replace(tmp, link)
+            return
+        keep = set()
+        for key in self.list(f"{target}/"):
+            copy = f"{alias}/{key[len(target) + 1 :]}"
+            self.write_bytes(copy, self.read_bytes(key))
+            keep.add(copy)
+        for key in self.list(f"{alias}/"):
+            if key not in keep:
+                self.delete(key)
+
     def delete(self, key: str) -> None:
         self.backend.delete(key)

@@ -68,6 +68,25 @@ def _webdataset_recipe(shards: dict[str, list[str]]) -> str:
     return " and ".join(calls) or "no shards in this release"
 
 
+def _diff_section(stats: dict[str, Any]) -> str:
+    """What changed since the previous version (also `diff.parquet` and the warehouse's `release_diff`)."""
+    before = stats["previous_version"]
+    if before is None:
+        return "## Changes\nFirst release version: every sample is new (`diff.parquet`: all added).\n"
+    by_kind = stats["diff"]["by_kind"]
+    if not by_kind:
+        return f"## Changes since `{before}`\nNo sample added, removed or changed.\n"
+    kinds = "\n".join(f"| {change} | {kind} | {n} |" for (change, kind), n in by_kind.items())
+    cells = "\n".join(
+        f"| `{s}` | {y} | {c} | {n} |" for (s, y, c), n in stats["diff"]["by_source_year"].items()
+    )
+    return (
+        f"## Changes since `{before}`\n| change | sample kind | samples |\n|---|---|---|\n{kinds}\n\n"
+        f"| source | year | change | samples |\n|---|---|---|---|\n{cells}\n\n"
+        "Per sample: `diff.parquet` here, or the warehouse's `release_diff` view.\n"
+    )
+
+
 def _share_rows(stats: dict[str, Any]) -> str:
     total = sum(stats["splits"].values()) or 1
     target = dict(SPLIT_SHARES)
@@ -114,6 +133,7 @@ The target shares apply to **split units**, not images: every geo cell (or, with
 near-duplicate cluster) goes to one split as a whole, chosen by a hash of the unit. With {units} units
 of uneven size the image shares deviate from the target; they converge only as units multiply.
 
+{_diff_section(stats)}
 Captions: {stats["captions"]}. Conversations: {stats["conversations"]}.
 Canonical images held back, by reason (listed in `excluded.parquet`): {stats["excluded"] or "none"}.
 Images whose partition predates a change of its cluster (re-materialise them to refresh their

@@ -12,12 +12,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rs_assets.lib.benchmark_splits.splits import SPLITS
+from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.release.card import dataset_card
 from rs_assets.lib.release.formats import FORMATS
 from rs_assets.lib.release.samples import release_samples
+from rs_assets.lib.release.versions import (
+    RELEASE_FILES,
+    diff,
+    diff_summary,
+    fingerprint,
+    previous_version,
+    record_version,
+    resolve_version,
+    sample_index,
+)
 from rs_assets.lib.stages import from_rows
 
+CODE = code_version("release")  # a release made by other code is another release
 ImageCopies = Literal["folder_and_tars", "folder", "tars"]
 
 
@@ -107,15 +119,28 @@ def _shards(manifest: list[dict]) -> dict[str, list[str]]:
     return {ext: [s for s in SPLITS if s in splits] for ext, splits in sorted(found.items())}
 
 
+def _previous_index(lake: Lake, before: str | None) -> pa.Table | None:
+    key = f"release/{before}/{RELEASE_FILES['samples'][0]}"
+    return lake.read_table(key) if before and lake.has(key) else None
+
+
 def write_release(
     lake: Lake,
-    version: str,
+    version: str = "",
     options: ReleaseOptions | None = None,
     licenses: dict[str, str | None] | None = None,
 ) -> pa.Table:
-    """Every export for every split, the exclusions and the card; returns the manifest table.
-    `licenses` maps each source to its license (None: unknown), for the card and the Croissant."""
+    """Every export for every split, the exclusions, the sample index, the diff to the previous version
+    and the card, under an immutable version (`version`, or the next `vNNNN` when the content changed;
+    see `versions`); then `latest` points at it. Returns the manifest table. `licenses` maps each source
+    to its license (None: unknown), for the card and the Croissant."""
     samples, excluded = release_samples(lake)
+    options = options or ReleaseOptions()
+    index = sample_index(samples)
+    fp = fingerprint(index, excluded, [options.images, options.shard_size, options.min_shards, CODE])
+    version = resolve_version(lake, version, fp)
+    before = previous_version(lake, version)
+    changes = diff(index, _previous_index(lake, before), version, before)
     out = ReleaseWriter(lake, version, options, licenses)
     if out.options.image_folder:
         _write_images(out, samples)
@@ -133,6 +158,8 @@ def write_release(
         "conversations": sum(len(s["conversations"]) for v in samples.values() for s in v),
         "images": out.options.images,
         "shards": _shards(out.manifest),
+        "previous_version": before,
+        "diff": diff_summary(changes),
         "licenses": {
             s: (licenses or {}).get(s) for s in sorted({x["source"] for v in samples.values() for x in v})
         },
@@ -145,8 +172,11 @@ def write_release(
         "exclusions",
         None,
     )
+    out.put_table(RELEASE_FILES["samples"][0], index, "sample_index", None)
+    out.put_table(RELEASE_FILES["diff"][0], changes, "release_diff", None)
     out.put("README.md", dataset_card(stats).encode(), "dataset_card", None, 0)
     out.remove_stale()
+    record_version(lake, version, fp)
     return from_rows("release", out.manifest)
 
 

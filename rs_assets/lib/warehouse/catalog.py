@@ -3,9 +3,10 @@
 Every table stage with `auto_view` gets a `SELECT *` view named after it; view files add the rest.
 They use `{{asset}}` placeholders, replaced by a `read_parquet` over that asset's files (or an
 empty stand-in with the contract columns when nothing was written yet), and `{{runs:asset}}`, a
-relation (filename, run_id, code_version) read from each file's key-value metadata. The catalog is built in a
-temp file and swapped in, so readers never see half a catalog and partition runs never open it
-for writing.
+relation (filename, run_id, code_version) read from each file's key-value metadata, and
+`{{release:samples}}` / `{{release:diff}}`, that file of every published release version. The
+catalog is built in a temp file and swapped in, so readers never see half a catalog and partition
+runs never open it for writing.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import pyarrow as pa
 
 from rs_assets.lib import settings
 from rs_assets.lib.lake import Lake, filesystem, table_key
+from rs_assets.lib.release.versions import RELEASE_FILES, read_index
 from rs_assets.lib.stages import stage, table_stages
 
-PLACEHOLDER = re.compile(r"\{\{\s*(runs:)?([a-z_]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(runs:|release:)?([a-z_]+)\s*\}\}")
 
 
 def sql_string(value: str) -> str:
@@ -78,10 +80,25 @@ def _runs_sql(lake: Lake, asset: str) -> str:
     )
 
 
+def _release_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> str:
+    """One file every published release version holds, across versions in publish order (listed from
+    the version index, so the `latest` alias is not read twice)."""
+    filename, schema = RELEASE_FILES[name]
+    keys = [k for v in read_index(lake) if lake.has(k := f"release/{v['version']}/{filename}")]
+    if keys:
+        uris = ", ".join(sql_string(lake.uri(k)) for k in keys)
+        return f"read_parquet([{uris}], union_by_name = true, filename = true)"
+    empty = pa.Table.from_batches([], schema=schema.append(pa.field("filename", pa.string())))  # noqa: F841 - read by DuckDB's replacement scan
+    conn.execute(f"CREATE OR REPLACE TABLE _empty_release_{name} AS SELECT * FROM empty")
+    return f"_empty_release_{name}"
+
+
 def render(sql: str, conn: duckdb.DuckDBPyConnection, lake: Lake) -> str:
     def sub(match: re.Match[str]) -> str:
-        runs, asset = match.groups()
-        return _runs_sql(lake, asset) if runs else _source_sql(conn, lake, asset)
+        kind, name = match.groups()
+        if kind == "runs:":
+            return _runs_sql(lake, name)
+        return _release_sql(conn, lake, name) if kind == "release:" else _source_sql(conn, lake, name)
 
     return PLACEHOLDER.sub(sub, sql)
 
