@@ -258,13 +258,14 @@ class Lake:
 
     def link_prefix(self, alias: str, target: str) -> None:
         """Make `alias/` show the files of `target/`: locally a relative symlink swapped in atomically
-        (readers see the old or the new folder, never a mix); on S3, which has no links, a copy of the
-        objects (and the alias's stale ones deleted)."""
+        (readers see the old or the new folder, never a mix; a real folder there is kept as
+        `<alias>.unversioned`); on S3, which has no links, a copy of the objects (and the alias's stale
+        ones deleted)."""
         if isinstance(self.backend, LocalBackend):
             link = self.backend.root / alias
             link.parent.mkdir(parents=True, exist_ok=True)
-            if link.exists() and not link.is_symlink():
-                raise ValueError(f"{link} is a folder, not the alias link: move it away (an old release?)")
+            if link.is_dir() and not link.is_symlink():  # an unversioned release of older code: keep it
+                os.replace(link, link.with_name(f"{link.name}.unversioned"))
             tmp = link.with_name(f".{link.name}.tmp")
             tmp.unlink(missing_ok=True)
             tmp.symlink_to(os.path.relpath(self.backend.root / target, link.parent), target_is_directory=True)
