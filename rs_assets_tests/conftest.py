@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ import pytest
 TESTS = Path(__file__).parent
 os.environ["RS_ASSETS_SOURCES"] = str(TESTS / "sources_test.yaml")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# Hugging Face libraries (the release loader tests) read these at import: never reach the Hub, cache
+# in a throwaway folder
+os.environ["HF_DATASETS_OFFLINE"] = os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="rs_assets_hf_"))
 os.environ.pop("RS_ASSETS_LLM", None)
 os.environ.pop("RS_ASSETS_LAKE", None)
 os.environ.pop("RS_ASSETS_HOME", None)
@@ -31,6 +36,31 @@ def rs_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RS_ASSETS_HOME", str(home))
     monkeypatch.delenv("RS_ASSETS_LAKE", raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """One partition and the publish job, run once per session for the release and lineage tests
+    (mark their modules `xdist_group("published")` so one worker runs them all)."""
+    import dagster as dg
+
+    from rs_assets.lib.lake import Lake
+    from rs_assets_tests.pipeline import run_partitions
+
+    home = tmp_path_factory.mktemp("published")
+    with dg.instance_for_test() as instance:
+        with pytest.MonkeyPatch.context() as mp:  # only while the jobs run: nothing leaks to other tests
+            mp.setenv("RS_ASSETS_HOME", str(home))
+            results = run_partitions(instance, ["demo_synthetic|2020"])
+        lake = Lake(str(home / "lake"))
+        yield {
+            "home": home,
+            "lake": lake,
+            "dir": Path(lake.root) / "release" / "latest",
+            "catalog": home / "catalog.duckdb",
+            "instance": instance,
+            "results": results,
+        }
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import boto3
 import pyarrow as pa
@@ -99,3 +100,14 @@ def test_a_corrupt_upstream_partition_fails_the_downstream_asset_naming_it(rs_ho
     (failure,) = pool.get_step_failure_events()
     cause = failure.step_failure_data.error.cause
     assert cause.cls_name == "UnreadableTable" and f"{lake.uri(key)}: unreadable Parquet" in cause.message
+
+
+def test_link_prefix_swaps_a_symlink_and_keeps_an_old_folder(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    lake.write_bytes("release/latest/README.md", b"old unversioned release")
+    for version in ("v0001", "v0002"):
+        lake.write_bytes(f"release/{version}/README.md", version.encode())
+        lake.link_prefix("release/latest", f"release/{version}")
+        assert (tmp_path / "lake" / "release" / "latest" / "README.md").read_bytes() == version.encode()
+    assert (tmp_path / "lake" / "release" / "latest").is_symlink()
+    assert lake.read_bytes("release/latest.unversioned/README.md") == b"old unversioned release"

@@ -115,7 +115,7 @@ def test_release_exports_load_as_training_code_expects(demo: dict) -> None:
     assert llava and all(t["conversations"][0]["value"].startswith("<image>\n") for t in llava)
     assert all((release / t["image"]).is_file() for t in llava)
     rows = (release / "open_clip" / "train.csv").read_text().splitlines()
-    assert rows[0] == "filepath,caption" and len(rows) > 1
+    assert rows[0] == "filepath,caption,sample_id" and len(rows) > 1
     first_path = rows[1].split(",", 1)[0]
     Image.open(release / first_path).verify()  # relative to the release folder
     assert "0-1000 scale" in (release / "README.md").read_text()

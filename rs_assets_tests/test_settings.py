@@ -102,7 +102,10 @@ def test_bad_variable_fails_the_code_location_load(tmp_path: Path) -> None:
 def test_warehouse_over_a_lake_path_with_a_quote(tmp_path: Path) -> None:
     """The lake path is quoted, never pasted, into the view SQL: a quote in it used to break the catalog."""
     lake = Lake(str(tmp_path / "it's a lake"))
-    table = pa.table({"image_id": ["a"], "cluster_id": ["a"], "is_canonical": [True], "cluster_size": [1]})
+    table = pa.table(  # the contract columns (the lineage view reads the representing record's)
+        {"image_id": ["a"], "cluster_id": ["a"], "is_canonical": [True], "cluster_size": [1],
+         "record_id": ["r"], "source": ["s"], "year": [2020]}
+    )  # fmt: skip
     lake.write_table("tables/image_clusters/part-0.parquet", table, {"rs_assets.run_id": "r1"})
     views = build_catalog(lake, tmp_path / "catalog.duckdb")
     conn = connect(tmp_path / "catalog.duckdb", lake)

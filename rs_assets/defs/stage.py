@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -12,8 +13,9 @@ import pyarrow.compute as pc
 
 from rs_assets import __version__
 from rs_assets.defs.project import Project
+from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.expectations import validate_table
-from rs_assets.lib.lake import Lake, table_key
+from rs_assets.lib.lake import Lake, content_hash, table_key
 from rs_assets.lib.raw_scrape.connectors import redact_url
 from rs_assets.lib.records import stable_hash
 from rs_assets.lib.stages import schema_problems, stage
@@ -21,12 +23,20 @@ from rs_assets.lib.stages import schema_problems, stage
 STAGE_GROUP = "rs_dataset"
 
 
-def file_metadata(context: dg.AssetExecutionContext, config: Any = None) -> dict[str, str]:
+DATA_VERSION = (
+    "content_hash"  # metadata entry `write_partition` fills; `stage_asset` makes it the DataVersion
+)
+
+
+def file_metadata(
+    context: dg.AssetExecutionContext, config: Any = None, asset: str | None = None
+) -> dict[str, str]:
     """Key-value metadata carried in every Parquet file: run, code version, partition, config."""
     cfg = config.model_dump(mode="json") if hasattr(config, "model_dump") else config
     return {
         "rs_assets.run_id": context.run_id,
-        "rs_assets.code_version": __version__,
+        "rs_assets.code_version": code_version(asset) if asset else __version__,
+        "rs_assets.package_version": __version__,
         "rs_assets.partition_key": str(context.partition_key) if context.has_partition_key else "",
         "rs_assets.config_fingerprint": stable_hash(cfg),
         "rs_assets.config": redact_url(json.dumps(cfg, sort_keys=True, default=str)),
@@ -61,11 +71,18 @@ def stage_asset(
     **asset_args: Any,
 ) -> Any:
     """The asset of a registered stage (named after the function): its partitions, group, description
-    and contract checks come from the stage registry."""
+    and contract checks come from the stage registry; its `code_version` from the source and prompt
+    files it runs (`lib/code_versions.py`), and each materialisation's data version from the content
+    hash `write_partition` computed."""
 
     def wrap(fn: Any) -> dg.AssetsDefinition:
         spec = stage(fn.__name__)
         checks = contract_specs(spec.name, reconcile=reconcile) if contract else []
+
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            return with_data_version(fn(*args, **kwargs))
+
         return dg.asset(
             partitions_def=project.partitions if spec.partitioned else None,
             group_name=STAGE_GROUP,
@@ -73,10 +90,32 @@ def stage_asset(
             check_specs=[*checks, *extra_checks],
             kinds=kinds,
             description=spec.description,
+            code_version=code_version(spec.name),
             **asset_args,
-        )(fn)
+        )(run)
 
     return wrap
+
+
+def with_data_version(result: Any) -> Any:
+    """The result with `DataVersion(<content hash of the written table>)` when it reports one."""
+    metadata = getattr(result, "metadata", None) or {}
+    if isinstance(result, dg.MaterializeResult) and result.data_version is None and DATA_VERSION in metadata:
+        return result._replace(data_version=dg.DataVersion(str(metadata[DATA_VERSION])))
+    return result
+
+
+def column_lineage(asset: str) -> dg.TableColumnLineage | None:
+    """The stage's `derived_from` as Dagster column lineage (None when it declares none)."""
+    derived = stage(asset).derived_from
+    if not derived:
+        return None
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [dg.TableColumnDep(dg.AssetKey(dep.split(".")[0]), dep.split(".")[1]) for dep in deps]
+            for column, deps in derived.items()
+        }
+    )
 
 
 def contract_results(
@@ -145,11 +184,15 @@ def write_partition(
 ) -> dict[str, Any]:
     """Write the asset's Parquet file for this partition (or the global file); returns UI metadata."""
     key = table_key(asset, source, year)
-    size = lake.write_table(key, table, file_metadata(context, config))
+    size = lake.write_table(key, table, file_metadata(context, config, asset))
+    lineage = column_lineage(asset)
     return {
         "dagster/row_count": table.num_rows,
+        "dagster/uri": lake.uri(key),
         "path": dg.MetadataValue.path(lake.uri(key)),
         "bytes": size,
+        DATA_VERSION: content_hash(table),
+        **({"dagster/column_lineage": lineage} if lineage else {}),
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(f.name, str(f.type)) for f in table.schema]
         ),

@@ -6,6 +6,7 @@ PUT on S3, so a reader never sees half a file.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tempfile
@@ -145,6 +146,16 @@ def filesystem(path: str) -> fsspec.AbstractFileSystem:
     return fsspec.filesystem("file")
 
 
+def content_hash(table: pa.Table) -> str:
+    """sha256 (16 hex) of a table's schema and values, without its key-value metadata: the same data
+    written by another run (another run id in the file) has the same hash."""
+    sink = pa.BufferOutputStream()
+    plain = table.replace_schema_metadata(None).combine_chunks()
+    with pa.ipc.new_stream(sink, plain.schema) as writer:
+        writer.write_table(plain)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
+
+
 def table_key(asset: str, source: str | None = None, year: int | str | None = None) -> str:
     """`tables/<asset>/source=<s>/year=<y>/part-0.parquet`, or `tables/<asset>/part-0.parquet` if global."""
     if source is None:
@@ -244,6 +255,30 @@ class Lake:
 
     def list(self, prefix: str) -> list[str]:
         return list(self.backend.list(prefix))
+
+    def link_prefix(self, alias: str, target: str) -> None:
+        """Make `alias/` show the files of `target/`: locally a relative symlink swapped in atomically
+        (readers see the old or the new folder, never a mix; a real folder there is kept as
+        `<alias>.unversioned`); on S3, which has no links, a copy of the objects (and the alias's stale
+        ones deleted)."""
+        if isinstance(self.backend, LocalBackend):
+            link = self.backend.root / alias
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.is_dir() and not link.is_symlink():  # an unversioned release of older code: keep it
+                os.replace(link, link.with_name(f"{link.name}.unversioned"))
+            tmp = link.with_name(f".{link.name}.tmp")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(os.path.relpath(self.backend.root / target, link.parent), target_is_directory=True)
+            os.replace(tmp, link)
+            return
+        keep = set()
+        for key in self.list(f"{target}/"):
+            copy = f"{alias}/{key[len(target) + 1 :]}"
+            self.write_bytes(copy, self.read_bytes(key))
+            keep.add(copy)
+        for key in self.list(f"{alias}/"):
+            if key not in keep:
+                self.delete(key)
 
     def delete(self, key: str) -> None:
         self.backend.delete(key)

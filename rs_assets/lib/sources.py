@@ -93,6 +93,7 @@ class _Base(BaseModel):
     default_year: int | None = None
     allow_private_network: bool = False
     priority: int = Field(100, description="lower wins when choosing a cluster's canonical image")
+    license: str | None = Field(None, description="license of the source's images and text (SPDX id)")
     min_side: int = Field(64, ge=1, description="shorter side in px below which an image is too_small")
     max_aspect: float = Field(4.0, ge=1.0, description="long/short side ratio above which bad_aspect")
     min_words: int = Field(3, ge=0, description="text filter: more than 2 words (DataComp basic)")
@@ -116,6 +117,7 @@ class SyntheticSource(_Base):
     years: Annotated[list[int], AfterValidator(_unique)] = Field(min_length=1)
     per_year: int = Field(ge=1, le=100_000)
     seed: int = 0
+    license: str | None = "cc0-1.0"  # generated here, no third-party rights
 
 
 def _year_required(value: int | None) -> int:

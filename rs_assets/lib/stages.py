@@ -31,7 +31,8 @@ class Stage:
     `columns` are the contract (DESIGN 6b: tests, views and analysts rely on them); `extra` are the
     columns its writer adds beyond it (documented, but free to grow). `vocabularies` map a column to its
     codes and their meaning (`status`, `drop_reason`...): the GE suite checks values against them and the
-    card documents them. `job` says which run materialises it.
+    card documents them. `job` says which run materialises it. `derived_from` names the upstream
+    columns an id or key column is computed from (shown as column lineage in the UI).
     """
 
     name: str
@@ -45,6 +46,8 @@ class Stage:
     preview: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     auto_view: bool = True  # a `SELECT *` view named after the stage (else defined in sql/views)
+    # column -> the upstream `asset.column`s it is derived from (Dagster's `dagster/column_lineage`)
+    derived_from: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def has_table(self) -> bool:

@@ -5,11 +5,17 @@ import dagster as dg
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource
 from rs_assets.defs.stage import counts, stage_asset, write_partition
-from rs_assets.lib.release.writer import write_release
+from rs_assets.lib.release.versions import ReleaseVersionError
+from rs_assets.lib.release.writer import ImageCopies, ReleaseOptions, write_release
 
 
 class ReleaseConfig(dg.Config):
-    version: str = "latest"
+    # empty: the newest version again when nothing changed, else the next `vNNNN`; a named version must
+    # be new (versions are immutable). `release/latest` points at the newest.
+    version: str = ""
+    images: ImageCopies = "folder_and_tars"  # where image bytes go: images/, inside the tars, or both
+    shard_size: int = 1000  # most samples per WebDataset tar
+    min_shards: int = 4  # fewest tars per split (open_clip needs one per dataloader worker)
 
 
 def build(project: Project) -> dg.AssetsDefinition:
@@ -39,16 +45,22 @@ def build(project: Project) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         store = lake.lake()
         benchmarks = [name for name, src in project.sources.items() if src.role == "benchmark"]
-        manifest = write_release(store, config.version, benchmarks)
+        options = ReleaseOptions(config.images, config.shard_size, config.min_shards)
+        licenses = {name: src.license for name, src in project.sources.items()}
+        try:
+            manifest = write_release(store, config.version, options, licenses, benchmarks)
+        except ReleaseVersionError as exc:  # an existing version with other content, or the alias
+            raise dg.Failure(str(exc)) from exc
+        version = manifest["version"][0].as_py()
         metadata = write_partition(context, store, "release", manifest, config=config)
         rows = {(r["format"], r["split"]): r["rows"] for r in manifest.to_pylist()}
         ok = all(rows.get((fmt, "train"), 0) > 0 for fmt in ("llava", "open_clip_csv"))
         return dg.MaterializeResult(
             metadata={
                 **metadata,
-                "version": config.version,
+                "version": version,
                 "files_by_format": counts(manifest["format"].to_pylist()),
-                "card": dg.MetadataValue.path(store.uri(f"release/{config.version}/README.md")),
+                "card": dg.MetadataValue.path(store.uri(f"release/{version}/README.md")),
                 "train_llava_conversations": rows.get(("llava", "train"), 0),
                 "train_open_clip_rows": rows.get(("open_clip_csv", "train"), 0),
             },

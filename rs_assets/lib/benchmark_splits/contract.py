@@ -23,6 +23,10 @@ BENCHMARK_SPLITS = Stage(
     ),
     extra=(Column("is_canonical", pa.bool_(), "the image is its cluster's canonical"),),
     keys=("image_id",),
+    derived_from={
+        "cluster_id": ("image_clusters.cluster_id",),
+        "split": ("image_clusters.cluster_id", "image_clusters.geo_cell"),
+    },
     vocabularies={"split": {name: f"{share:.0%} of blocking units" for name, share in SPLIT_SHARES}},
     preview=("image_id", "cluster_id", "split", "geo_cell"),
     rules=(("ExpectColumnValuesToNotBeNull", {"column": "cluster_id"}),),

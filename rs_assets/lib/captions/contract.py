@@ -38,6 +38,11 @@ CAPTIONS = Stage(
         Column("detail", pa.string(), "image detail sent (`low`, `high`)"),
     ),
     keys=("caption_id",),
+    derived_from={
+        "caption_id": ("raw_scrape.record_id", "raw_scrape.image_id"),
+        "record_id": ("raw_scrape.record_id",),
+        "image_id": ("raw_scrape.image_id",),
+    },
     vocabularies={"status": STATUSES, "strategy": ROW_STRATEGIES},
     preview=("strategy", "status", "model", "text"),
     rules=(

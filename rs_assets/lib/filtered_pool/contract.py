@@ -37,6 +37,7 @@ FILTERED_POOL = Stage(
         Column("lon", pa.float64(), "longitude of the record"),
     ),
     keys=("record_id",),
+    derived_from={"record_id": ("raw_scrape.record_id",), "image_id": ("raw_scrape.image_id",)},
     vocabularies={"drop_reason": DROP_REASONS},
     preview=("record_id", "kept", "drop_reason", "width", "height", "rs_score"),
     rules=(("ExpectColumnValuesToNotBeNull", {"column": "kept"}),),

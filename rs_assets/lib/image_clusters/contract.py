@@ -29,6 +29,7 @@ IMAGE_CLUSTERS = Stage(
         Column("geo_cell", pa.string(), "the canonical's geo cell (split blocking unit)"),
     ),
     keys=("image_id",),
+    derived_from={"cluster_id": ("filtered_pool.image_id", "filtered_pool.phash")},
     preview=("image_id", "cluster_id", "is_canonical", "cluster_size", "source"),
     rules=(
         ("ExpectColumnValuesToBeBetween", {"column": "cluster_size", "min_value": 1}),

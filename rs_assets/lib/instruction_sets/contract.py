@@ -34,6 +34,13 @@ INSTRUCTION_SETS = Stage(
         Column("error", pa.string(), "what failed validation (`failed` rows)"),
     ),
     keys=("instruction_id",),
+    derived_from={
+        "instruction_id": ("captions.record_id", "captions.image_id", "captions.text"),
+        "caption_ids": ("captions.caption_id",),
+        "conversations": ("captions.text",),
+        "image_id": ("captions.image_id",),
+        "record_id": ("captions.record_id",),
+    },
     vocabularies={
         "task": {t.name: t.description for t in TASKS.values()},
         "status": {

@@ -14,11 +14,14 @@ FILE_FORMATS: dict[str, str] = {
     "hf_parquet": "Parquet for `datasets.load_dataset`",
     "webdataset": "WebDataset tar shard",
     "webdataset_meta": "the shard's same-name Parquet (img2dataset layout)",
+    "webdataset_sizes": "`webdataset/sizes.json`: samples per shard (open_clip reads it)",
     "karpathy_json": "RSICD/UCM-style Karpathy JSON",
+    "croissant": "`croissant.json`: Croissant 1.0 metadata with Responsible-AI fields",
     "exclusions": "canonical images held back, with their reason (and overlapped benchmarks)",
     "dataset_card": "this card",
+    "sample_index": "`samples.parquet`: every exported sample id with a hash of its content",
+    "release_diff": "`diff.parquet`: samples added, removed or changed since the previous version",
 }
-
 RELEASE = Stage(
     name="release",
     description="Canonical images with their split, captions and conversations in the formats training "
@@ -26,7 +29,11 @@ RELEASE = Stage(
     partitioned=False,
     job="publish",
     columns=(
-        Column("version", pa.string(), "release version (folder under release/)"),
+        Column(
+            "version",
+            pa.string(),
+            "release version (immutable folder under release/; `latest` points at the newest)",
+        ),
         Column("path", pa.string(), "file path relative to the release folder"),
         Column("format", pa.string(), "export format (vocabulary below)"),
         Column("split", pa.string(), "split the file holds (NULL: all)"),

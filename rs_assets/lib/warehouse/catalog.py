@@ -3,10 +3,11 @@
 Every table stage with `auto_view` gets a `SELECT *` view named after it; view files add the rest.
 They use `{{asset}}` placeholders, replaced by a `read_parquet` over that asset's files (or an
 empty stand-in with the contract columns when nothing was written yet), and `{{runs:asset}}`, a
-relation (filename, run_id) read from each file's key-value metadata; `{{sessions:table}}` reads an
-append-only table written outside the jobs, one file per session (`SESSION_TABLES`: human ratings).
-The catalog is built in a temp file and swapped in, so readers never see half a catalog and
-partition runs never open it for writing.
+relation (filename, run_id, code_version) read from each file's key-value metadata;
+`{{sessions:table}}` reads an append-only table written outside the jobs, one file per session
+(`SESSION_TABLES`: human ratings); `{{release:samples}}` / `{{release:diff}}` read that file of every
+published release version. The catalog is built in a temp file and swapped in, so readers never see
+half a catalog and partition runs never open it for writing.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ import pyarrow as pa
 from rs_assets.lib import settings
 from rs_assets.lib.caption_scores import ratings
 from rs_assets.lib.lake import Lake, filesystem, table_key
+from rs_assets.lib.release.versions import RELEASE_FILES, read_index
 from rs_assets.lib.stages import stage, table_stages
 
-PLACEHOLDER = re.compile(r"\{\{\s*(runs:|sessions:)?([a-z_]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(runs:|sessions:|release:)?([a-z_]+)\s*\}\}")
 SESSION_TABLES: dict[str, pa.Schema] = {ratings.TABLE: ratings.SCHEMA}
 
 
@@ -69,10 +71,15 @@ def _source_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, asset: str) -> str:
 
 def _runs_sql(lake: Lake, asset: str) -> str:
     if not lake.table_keys(asset):
-        return "(SELECT NULL::VARCHAR AS filename, NULL::VARCHAR AS run_id WHERE false)"
+        return (
+            "(SELECT NULL::VARCHAR AS filename, NULL::VARCHAR AS run_id, NULL::VARCHAR AS code_version "
+            "WHERE false)"
+        )
     return (
-        f"(SELECT file_name AS filename, decode(value) AS run_id FROM parquet_kv_metadata("
-        f"{sql_string(table_glob(lake, asset))}) WHERE decode(key) = 'rs_assets.run_id')"
+        "(SELECT file_name AS filename, "
+        "max(decode(value)) FILTER (WHERE decode(key) = 'rs_assets.run_id') AS run_id, "
+        "max(decode(value)) FILTER (WHERE decode(key) = 'rs_assets.code_version') AS code_version "
+        f"FROM parquet_kv_metadata({sql_string(table_glob(lake, asset))}) GROUP BY file_name)"
     )
 
 
@@ -85,12 +92,27 @@ def _sessions_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> str
     return f"_empty_{name}"
 
 
+def _release_sql(conn: duckdb.DuckDBPyConnection, lake: Lake, name: str) -> str:
+    """One file every published release version holds, across versions in publish order (listed from
+    the version index, so the `latest` alias is not read twice)."""
+    filename, schema = RELEASE_FILES[name]
+    keys = [k for v in read_index(lake) if lake.has(k := f"release/{v['version']}/{filename}")]
+    if keys:
+        uris = ", ".join(sql_string(lake.uri(k)) for k in keys)
+        return f"read_parquet([{uris}], union_by_name = true, filename = true)"
+    empty = pa.Table.from_batches([], schema=schema.append(pa.field("filename", pa.string())))  # noqa: F841 - read by DuckDB's replacement scan
+    conn.execute(f"CREATE OR REPLACE TABLE _empty_release_{name} AS SELECT * FROM empty")
+    return f"_empty_release_{name}"
+
+
 def render(sql: str, conn: duckdb.DuckDBPyConnection, lake: Lake) -> str:
     def sub(match: re.Match[str]) -> str:
-        kind, asset = match.groups()
+        kind, name = match.groups()
+        if kind == "runs:":
+            return _runs_sql(lake, name)
         if kind == "sessions:":
-            return _sessions_sql(conn, lake, asset)
-        return _runs_sql(lake, asset) if kind else _source_sql(conn, lake, asset)
+            return _sessions_sql(conn, lake, name)
+        return _release_sql(conn, lake, name) if kind == "release:" else _source_sql(conn, lake, name)
 
     return PLACEHOLDER.sub(sub, sql)
 

@@ -55,10 +55,23 @@ _CREDIT_XPATH = (
     " or @itemprop='creditText' or @itemprop='copyrightHolder'] | .//figcaption//cite"
     " | .//figcaption//small"
 )
-_CREDIT_TEXT = re.compile(
-    r"\s*[(\[]?\s*(?:(?:image|photo|picture)\s+)?(?:credits?|courtesy|source)\s*:\s*(.+?)[)\]]?\s*$"
-    r"|\s*(©.+)$",
-    re.IGNORECASE,
+# Credit lines at the end of a caption, as EO sites write them; the earliest match ends the caption.
+# `credit`: the credit is what follows the label; `whole`: the credit is the whole phrase.
+_CREDIT_TEXT = (
+    # "Image credit: ESA", "Courtesy: NASA", "Source: USGS", "Image: ESA/Copernicus", "(Photo: J. Doe)"
+    re.compile(
+        r"(?:^|\s)[(\[]?\s*(?i:(?:(?:image|photo|picture)\s+)?(?:credits?|courtesy|source)|image|photo|picture)"
+        r"\s*:\s*(?P<credit>.+?)[)\]]?\s*$"
+    ),
+    # "NASA Earth Observatory image by L. Dauphin, using Landsat data from ...", "Photo by Jane Doe",
+    # "Image courtesy of NASA/JPL": a sentence of its own, the author capitalised (not "This image by the")
+    re.compile(
+        r"(?:^|(?<=[.!?])\s+|\n\s*)(?P<whole>(?!(?i:this|the|these|a|an|our)\b)(?:[\w.'/&-]*[\w'/&-]\s+){0,5}"
+        r"(?i:images?|photos?|photographs?|maps?|animations?|visuali[sz]ations?)\s+(?i:by|courtesy\s+of)\s+"
+        r"[A-Z].*?)\s*$"
+    ),
+    # "© ESA", "(c) ESA", "Copyright Airbus DS" (not the "(c)" of a panel list: a capital follows)
+    re.compile(r"(?:^|\s)(?P<whole>[(\[]?(?:©|\((?i:c)\)|(?i:copyright)\s)\s*[A-Z].*?)\s*$"),
 )
 _HEMISPHERE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*°?\s*([NS])\b[\s,;/]+(\d{1,3}(?:\.\d+)?)\s*°?\s*([EW])\b")
 _LABELLED = re.compile(
@@ -193,9 +206,18 @@ def _caption_credits(img: Any) -> tuple[str | None, str | None]:
     caption = _clean(caption_el.text_content()) if caption_el is not None else None
     if caption and credits:
         caption = _clean(caption.replace(credits, ""))
-    elif caption and (m := _CREDIT_TEXT.search(caption)):
-        credits, caption = _clean(m[1] or m[2]), _clean(caption[: m.start()])
+    elif caption:
+        caption, credits = split_credits(caption)
     return caption, credits
+
+
+def split_credits(text: str) -> tuple[str | None, str | None]:
+    """(caption, credits) of a caption that ends with a credit line; (text, None) when none is found."""
+    found = [m for pattern in _CREDIT_TEXT if (m := pattern.search(text))]
+    if not found:
+        return text, None
+    m = min(found, key=lambda m: m.start())
+    return _clean(text[: m.start()]), _clean(m["credit"] if "credit" in m.groupdict() else m["whole"])
 
 
 def _images(doc: Any, base: str, metas: dict[str, list[str]]) -> list[dict[str, Any]]:

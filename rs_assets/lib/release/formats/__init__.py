@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rs_assets.lib.release.formats import (
+    croissant,
     geochat,
     hf_parquet,
     karpathy,
@@ -28,4 +29,5 @@ FORMATS: dict[str, Writer] = {
     "hf_parquet": hf_parquet.write,
     "webdataset": webdataset.write,
     "karpathy_json": karpathy.write,
+    "croissant": croissant.write,  # last: describes the files written before it
 }

@@ -1,4 +1,6 @@
-"""Parquet per split that `datasets.load_dataset("parquet", ...)` reads: one row per caption."""
+"""Parquet per split that `datasets.load_dataset(<release folder>)` reads (through the card's `configs`):
+one row per caption, `sample_id` = caption_id. `image` is a path relative to the release folder (the
+card shows how to cast it to `datasets.Image()`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from rs_assets.lib.benchmark_splits.splits import SPLITS
 
 SCHEMA = pa.schema(
     [
+        ("sample_id", pa.string()),
         ("image", pa.string()),
         ("image_id", pa.string()),
         ("caption_id", pa.string()),
@@ -23,9 +26,12 @@ SCHEMA = pa.schema(
 
 
 def write(out: Any, samples: dict[str, list[dict[str, Any]]]) -> None:
+    if not out.options.image_folder:
+        return
     for split in SPLITS:
         rows = [
             {
+                "sample_id": c["caption_id"],
                 "image": s["image"],
                 "image_id": s["image_id"],
                 "caption_id": c["caption_id"],

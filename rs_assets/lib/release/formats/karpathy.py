@@ -1,4 +1,5 @@
-"""Karpathy JSON (RSICD/RSITMD/UCM style): `images[].filename/split/sentences[].raw/tokens`."""
+"""Karpathy JSON (RSICD/RSITMD/UCM style): `images[].filename/split/sentences[].raw/tokens`, plus
+`sample_id` on images (the image_id) and sentences (the caption_id)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ TOKEN = re.compile(r"[a-z0-9]+")
 
 
 def write(out: Any, samples: dict[str, list[dict[str, Any]]]) -> None:
+    if not out.options.image_folder:
+        return
     images: list[dict[str, Any]] = []
     sent_id = 0
     for split in SPLITS:
@@ -22,6 +25,7 @@ def write(out: Any, samples: dict[str, list[dict[str, Any]]]) -> None:
                     "tokens": TOKEN.findall(c["text"].lower()),
                     "sentid": sent_id + i,
                     "imgid": len(images),
+                    "sample_id": c["caption_id"],
                 }
                 for i, c in enumerate(s["captions"])
             ]
@@ -30,6 +34,7 @@ def write(out: Any, samples: dict[str, list[dict[str, Any]]]) -> None:
                     "filename": s["image"].split("/", 1)[1],
                     "filepath": "images",
                     "imgid": len(images),
+                    "sample_id": s["image_id"],
                     "split": split,
                     "sentences": sents,
                     "sentids": [x["sentid"] for x in sents],

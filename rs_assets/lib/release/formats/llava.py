@@ -1,4 +1,5 @@
-"""LLaVA conversation JSON per split: `[{id, task, conversations, image}]`, boxes on 0-1000."""
+"""LLaVA conversation JSON per split: `[{id, sample_id, task, conversations, image}]`; `image` is relative
+to the release folder (LLaVA's `--image_folder`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def records(samples: dict[str, list[dict[str, Any]]], split: str, convention: st
 
 
 def write(out: Any, samples: dict[str, list[dict[str, Any]]]) -> None:
+    if not out.options.image_folder:
+        return
     for split in SPLITS:
-        llava = records(samples, split, "llava")
+        llava = [dict(r, sample_id=r["id"]) for r in records(samples, split, "llava")]
         data = json.dumps(llava, ensure_ascii=False, indent=1).encode()
         out.put(f"llava/{split}.json", data, "llava", split, len(llava))
