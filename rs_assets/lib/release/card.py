@@ -201,7 +201,8 @@ Run everything from this folder (the release folder); every path in the files is
   --csv-img-key filepath --csv-caption-key caption`.
 - `webdataset/<split>-<ext>-NNNNNN.tar` (+ same-name Parquet): `key.<ext>`, `key.txt` (the best-ranked
   selected caption; ties: {order}), `key.json` (metadata with `sample_id` = image_id); keys are image
-  ids, unique across shards; one image extension per shard. `webdataset/sizes.json` gives the samples per shard
+  ids, unique across shards; one image extension per shard. `webdataset/sizes.json` gives the samples
+  per shard
   (open_clip's `--dataset-type webdataset` reads it); each split has at least as many shards as a
   typical dataloader has workers when it has that many images. HF's `webdataset` builder types the
   columns from the first shard only (and a folder has one builder: the header's is Parquet), so load
