@@ -457,7 +457,13 @@ def test_exports_load_back_with_boxes_in_range(tmp_path: Path) -> None:
     root = tmp_path / "lake" / "release" / "v1"
     n = len(rows)
     llava_rows = json.loads((root / "llava" / "train.json").read_text())
-    assert len(llava_rows) == n and set(llava_rows[0]) == {"id", "task", "conversations", "image"}
+    assert len(llava_rows) == n and set(llava_rows[0]) == {
+        "id",
+        "sample_id",
+        "task",
+        "conversations",
+        "image",
+    }
     geo = json.loads((root / "geochat" / "train.json").read_text())
     geo_boxes = [
         m
