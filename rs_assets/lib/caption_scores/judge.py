@@ -17,6 +17,7 @@ from rs_assets.lib.caption_scores.text_quality import repetition
 from rs_assets.lib.captions.context import image_ref
 from rs_assets.lib.captions.facts import rule_text
 from rs_assets.lib.captions.prompts import load_prompt
+from rs_assets.lib.captions.schemas import expected_count
 from rs_assets.lib.llm.request import LLMRequest, Outcome
 from rs_assets.lib.llm.runner import Runner
 from rs_assets.lib.llm.settings import LLMSettings
@@ -42,9 +43,7 @@ class JudgeAnswer(BaseModel):
     @field_validator("ratings")
     @classmethod
     def _count(cls, ratings: list[Rating], info: ValidationInfo) -> list[Rating]:
-        want = (info.context or {}).get("count")
-        if want is not None and len(ratings) != want:
-            raise ValueError(f"expected {want} ratings, got {len(ratings)}")
+        expected_count(ratings, info, "ratings")
         return ratings
 
 

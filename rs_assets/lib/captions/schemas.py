@@ -33,6 +33,13 @@ class GaiaAnswer(BaseModel):
         return captions
 
 
+def expected_count(items: list[Any], info: ValidationInfo, what: str) -> None:
+    """The answer holds exactly the `count` items the request asked for (validation context)."""
+    want = (info.context or {}).get("count")
+    if want is not None and len(items) != want:
+        raise ValueError(f"expected {want} {what}, got {len(items)}")
+
+
 class IntegrateAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,9 +48,7 @@ class IntegrateAnswer(BaseModel):
     @field_validator("captions")
     @classmethod
     def _count(cls, captions: list[str], info: ValidationInfo) -> list[str]:
-        want = (info.context or {}).get("count")
-        if want is not None and len(captions) != want:
-            raise ValueError(f"expected {want} captions, got {len(captions)}")
+        expected_count(captions, info, "captions")
         if any(not c.strip() for c in captions):
             raise ValueError("empty caption")
         return captions

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from rs_assets import __version__
+from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.filtered_pool.driver import pool_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.shards import run_sharded
@@ -33,7 +33,7 @@ def pool_partition_sharded(
 ) -> tuple[pa.Table, dict[str, int]]:
     if raw.num_rows == 0:
         return pool_partition(raw, source_cfg, lake.get_image, lake.put_thumb), {"shards": 0}
-    fingerprint = {"code": __version__, "source": source_cfg.model_dump(mode="json")}
+    fingerprint = {"code": code_version("filtered_pool"), "source": source_cfg.model_dump(mode="json")}
     decided, stats = run_sharded(
         lake, "filtered_pool", source, year, raw, pool_shard, source_cfg, fingerprint, shard_size
     )

@@ -30,7 +30,6 @@ from rs_assets.lib.release.versions import (
 )
 from rs_assets.lib.stages import from_rows
 
-CODE = code_version("release")  # a release made by other code is another release
 ImageCopies = Literal["folder_and_tars", "folder", "tars"]
 
 
@@ -140,7 +139,9 @@ def write_release(
     samples, excluded = release_samples(lake, benchmarks)
     options = options or ReleaseOptions()
     index = sample_index(samples)
-    fp = fingerprint(index, excluded, [options.images, options.shard_size, options.min_shards, CODE])
+    fp = fingerprint(
+        index, excluded, [options.images, options.shard_size, options.min_shards, code_version("release")]
+    )
     version = resolve_version(lake, version, fp)
     before = previous_version(lake, version)
     changes = diff(index, _previous_index(lake, before), version, before)
