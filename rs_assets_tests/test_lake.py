@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -111,3 +113,31 @@ def test_link_prefix_swaps_a_symlink_and_keeps_an_old_folder(tmp_path: Path) -> 
         assert (tmp_path / "lake" / "release" / "latest" / "README.md").read_bytes() == version.encode()
     assert (tmp_path / "lake" / "release" / "latest").is_symlink()
     assert lake.read_bytes("release/latest.unversioned/README.md") == b"old unversioned release"
+
+
+def test_reading_tables_starts_no_arrow_threads(tmp_path: Path) -> None:
+    """A worker of Arrow's async Parquet reader releasing a Python buffer while the interpreter exits
+    aborts the process now and then (exit 134 after a finished run): the lake and the Parquet source
+    reader start no Arrow threads at all (counted in a fresh process)."""
+    script = f"""
+import os, pyarrow as pa, pyarrow.parquet as pq
+from rs_assets.lib.lake import Lake, table_key
+from rs_assets.lib.raw_scrape.connectors.files import _parquet_rows
+lake = Lake({str(tmp_path / "lake")!r})
+table = pa.table({{"a": list(range(50_000)), "b": [str(i) for i in range(50_000)]}})
+lake.write_table(table_key("raw_scrape", "src", 2020), table, {{}})
+pq.write_table(table, {str(tmp_path / "rows.parquet")!r})
+before = len(os.listdir("/proc/self/task"))
+for _ in range(5):
+    assert lake.read_all("raw_scrape", ["b"]).num_rows == 50_000
+    with open({str(tmp_path / "rows.parquet")!r}, "rb") as fh:
+        assert sum(1 for _ in _parquet_rows(fh, "rows.parquet")) == 50_000
+ours = len(os.listdir("/proc/self/task"))
+pq.read_table(pa.BufferReader(lake.read_bytes(lake.table_keys("raw_scrape")[0])))  # Arrow's default
+print(before, ours, len(os.listdir("/proc/self/task")))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, ours, default = map(int, out.stdout.split())
+    assert ours == before
+    assert default > before  # the count does see Arrow's pools

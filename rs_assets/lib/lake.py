@@ -113,6 +113,11 @@ class S3Backend:
         return f"s3://{self.bucket}/{self._key(key)}"
 
 
+def read_parquet(source: Any, columns: list[str] | None = None) -> pa.Table:
+    """A whole Parquet file read without Arrow's thread pools (see `Lake.read_table`)."""
+    return pq.ParquetFile(source, pre_buffer=False).read(columns=columns, use_threads=False)
+
+
 class UnreadableTable(ValueError):
     """A lake Parquet file that exists but cannot be read; pyarrow's own message names no file."""
 
@@ -201,10 +206,16 @@ class Lake:
         return len(data)
 
     def read_table(self, key: str, columns: list[str] | None = None) -> pa.Table:
-        """One Parquet file; UnreadableTable naming it when it is truncated or corrupt."""
+        """One Parquet file; UnreadableTable naming it when it is truncated or corrupt.
+
+        Read synchronously on the calling thread (`read_parquet`): Arrow's async reader can drop its
+        last reference to the Python-owned buffer on a worker thread while the interpreter exits,
+        which aborts a finished run or CLI command ("terminate called without an active exception",
+        exit 134; apache/arrow#34314).
+        """
         data = self.backend.read(key)
         try:
-            return pq.read_table(io.BytesIO(data), columns=columns)
+            return read_parquet(pa.BufferReader(data), columns)
         except (pa.ArrowException, OSError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
             raise UnreadableTable(
                 f"{self.uri(key)}: unreadable Parquet ({type(exc).__name__}: {exc}); "

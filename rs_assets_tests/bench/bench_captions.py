@@ -15,8 +15,8 @@ from dataclasses import replace
 from rs_assets.lib.captions import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets_tests.captions.test_captions_local import caption_records
 from rs_assets_tests.openai_stub_server import StubServer
-from rs_assets_tests.test_captions_local import caption_records
 
 LATENCY_S = 0.2
 CALLS_PER_IMAGE = 6  # gaia (short text: 1 vision call) + mpgi (4 perspectives + 1 integrate)

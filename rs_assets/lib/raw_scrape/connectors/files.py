@@ -106,7 +106,8 @@ def _json_rows(fh: Any, name: str) -> Iterator[Row]:
 
 def _parquet_rows(fh: Any, name: str) -> Iterator[Row]:
     try:
-        for batch in pq.ParquetFile(fh).iter_batches(batch_size=BATCH_ROWS):
+        reader = pq.ParquetFile(fh, pre_buffer=False)  # synchronous, no Arrow threads: Lake.read_table
+        for batch in reader.iter_batches(BATCH_ROWS, use_threads=False):
             yield from batch.to_pylist()
     except (pa.ArrowException, OSError) as exc:  # truncated or corrupt: pyarrow's message names no file
         raise ValueError(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc})") from exc

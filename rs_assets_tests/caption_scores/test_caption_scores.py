@@ -18,8 +18,8 @@ from rs_assets.lib.caption_scores.vocab import DECISIONS, SIGNALS
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets.lib.sources import SourcesConfigError, parse_sources
+from rs_assets_tests.captions.test_captions_local import caption_records
 from rs_assets_tests.openai_stub_server import StubServer
-from rs_assets_tests.test_captions_local import caption_records
 
 GOOD = "A residential area with two buildings near the river, captured in summer by Sentinel-2."
 WRONG = {  # caption -> (decision, the signal that must catch it, a phrase of its evidence)

@@ -19,8 +19,7 @@ from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
 from rs_assets.lib.llm.redact import MASK, key_redactor
 from rs_assets.lib.llm.settings import LLMSettings, Price
 from rs_assets.lib.retry_after import retry_after_headers, retry_after_s
-from rs_assets_tests.openai_stub_server import ECHOES, Fault, StubServer, key_leaks
-from rs_assets_tests.test_captions_local import (
+from rs_assets_tests.captions.test_captions_local import (
     FENCE,
     HOSTILE_TEXT,
     INJECTION,
@@ -28,6 +27,7 @@ from rs_assets_tests.test_captions_local import (
     fenced_blocks,
     injection_record,
 )
+from rs_assets_tests.openai_stub_server import ECHOES, Fault, StubServer, key_leaks
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 STRATEGIES = ["meta", "gaia", "mpgi"]

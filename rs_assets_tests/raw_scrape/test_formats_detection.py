@@ -673,7 +673,7 @@ def test_coco_memory_stays_flat_as_the_file_grows(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert out.returncode == 0, out.stderr[-2000:]
     peak_first, peak_second = map(int, out.stdout.split())

@@ -18,8 +18,8 @@ from rs_assets.lib.caption_scores.ratings import RUBRIC
 from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.stages import from_rows
 from rs_assets.lib.warehouse.catalog import build_catalog, connect
+from rs_assets_tests.captions.test_captions_local import caption_records
 from rs_assets_tests.cdp import Chromium, chromium_path
-from rs_assets_tests.test_captions_local import caption_records
 
 TEXTS = [
     "The image showcases: farmland along a river with a building and a ship.",
