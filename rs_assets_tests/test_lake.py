@@ -141,3 +141,12 @@ print(before, ours, len(os.listdir("/proc/self/task")))
     before, ours, default = map(int, out.stdout.split())
     assert ours == before
     assert default > before  # the count does see Arrow's pools
+
+
+def test_a_missing_column_is_an_error_naming_file_and_column(tmp_path: Path) -> None:
+    lake = Lake(str(tmp_path / "lake"))
+    key = table_key("raw_scrape", "src", 2020)
+    lake.write_table(key, pa.table({"a": [1]}), {})
+    assert lake.read_table(key, ["a"]).column_names == ["a"]
+    with pytest.raises(UnreadableTable, match=r"source=src/year=2020.*'nope'"):
+        lake.read_table(key, ["a", "nope"])

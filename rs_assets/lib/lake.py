@@ -114,8 +114,13 @@ class S3Backend:
 
 
 def read_parquet(source: Any, columns: list[str] | None = None) -> pa.Table:
-    """A whole Parquet file read without Arrow's thread pools (see `Lake.read_table`)."""
-    return pq.ParquetFile(source, pre_buffer=False).read(columns=columns, use_threads=False)
+    """A whole Parquet file read without Arrow's thread pools (see `Lake.read_table`); a requested
+    column the file lacks is an error (ParquetFile.read would silently leave it out)."""
+    reader = pq.ParquetFile(source, pre_buffer=False)
+    missing = sorted(set(columns or []) - set(reader.schema_arrow.names))
+    if missing:
+        raise pa.ArrowInvalid(f"no column {missing} in the file")
+    return reader.read(columns=columns, use_threads=False)
 
 
 class UnreadableTable(ValueError):
