@@ -678,7 +678,8 @@ def test_coco_memory_stays_flat_as_the_file_grows(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     peak_first, peak_second = map(int, out.stdout.split())
     growth = second.stat().st_size - first.stat().st_size
-    assert peak_second - peak_first < 0.25 * growth, (peak_first, peak_second, growth)
+    # json.load grows by ~6x the difference; allocator and page-cache noise stay well under half of it
+    assert peak_second - peak_first < 0.5 * growth, (peak_first, peak_second, growth)
     assert peak_second < second.stat().st_size, (peak_second, second.stat().st_size)
 
 
