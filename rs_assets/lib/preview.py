@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from rs_assets.lib.captions.strategies import preference_rank
 
 COLUMNS = 6  # tiles per row
-CELL = 144  # thumbnail box (px); thumbnails are fitted inside, keeping their aspect ratio
+CELL = 128  # thumbnail box (px); thumbnails are fitted inside, keeping their aspect ratio
 TEXT_LINES = 3  # lines of label under each thumbnail
 LINE_HEIGHT = 13
 FONT_SIZE = 11
@@ -80,7 +80,7 @@ def _thumb(data: bytes | None) -> Image.Image | None:
     return image
 
 
-def contact_sheet(tiles: Sequence[Tile], columns: int = COLUMNS, quality: int = 80) -> bytes:
+def contact_sheet(tiles: Sequence[Tile], columns: int = COLUMNS, quality: int = 70) -> bytes:
     """The JPEG of `tiles` (the first MAX_TILES) in a grid of `columns`, labels wrapped under images."""
     tiles = list(tiles)[:MAX_TILES]
     sheet = Image.new("RGB", sheet_size(len(tiles), columns), BACKGROUND)
