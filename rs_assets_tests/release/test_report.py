@@ -86,7 +86,8 @@ def test_report_renders_in_chromium_with_every_chart(published: dict, browser: C
     index = published["lake"].read_table(f"release/{path.parent.name}/samples.parquet").to_pylist()
     images = [r for r in index if r["sample_kind"] == "image"]
     browser.open(path.as_uri())
-    browser.wait_for("document.readyState", "complete")
+    # the new tab starts on about:blank, which is "complete" too: wait for the report's last section
+    browser.wait_for("document.readyState === 'complete' && !!document.getElementById('examples')", True)
     for chart in CHARTS:
         box = browser.evaluate(f"JSON.stringify(document.getElementById('{chart}').getBoundingClientRect())")
         assert json.loads(box)["width"] > 100, chart  # laid out, not collapsed
