@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,9 @@ from rs_assets import __version__
 from rs_assets.defs.project import Project
 from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.expectations import validate_table
-from rs_assets.lib.lake import Lake, content_hash, table_key
+from rs_assets.lib.funnel import Funnel
+from rs_assets.lib.lake import Lake, contact_sheet_key, content_hash, table_key
+from rs_assets.lib.preview import Tile, contact_sheet
 from rs_assets.lib.raw_scrape.connectors import redact_url
 from rs_assets.lib.records import stable_hash
 from rs_assets.lib.stages import schema_problems, stage
@@ -238,3 +241,51 @@ def read_global(lake: Lake, asset: str) -> pa.Table:
     if not lake.has(key):
         raise dg.Failure(f"{asset} was never materialised ({lake.uri(key)}): run partition_job first")
     return lake.read_table(key)
+
+
+def contact_sheet_metadata(
+    lake: Lake, asset: str, source: str, year: int, tiles: Sequence[Tile]
+) -> dict[str, Any]:
+    """Write the partition's contact sheet to the lake and show it inline (a base64 JPEG in Markdown,
+    which the UI renders) next to its lake path."""
+    key = contact_sheet_key(asset, source, year)
+    jpeg = contact_sheet(tiles)
+    lake.write_bytes(key, jpeg)
+    inline = base64.b64encode(jpeg).decode()
+    return {
+        "contact_sheet": dg.MetadataValue.md(
+            f"![{asset} source={source} year={year}: {len(tiles)} images](data:image/jpeg;base64,{inline})"
+        ),
+        "contact_sheet_path": dg.MetadataValue.path(lake.uri(key)),
+        "contact_sheet_images": len(tiles),
+    }
+
+
+def funnel_metadata(funnel: Funnel) -> dict[str, Any]:
+    """in -> dropped per reason -> kept: a Markdown table plus `funnel/*` numbers (plottable)."""
+    return {"funnel": dg.MetadataValue.md(funnel.markdown()), **funnel.metadata()}
+
+
+LLM_ROWS = (
+    ("calls", "calls sent"),
+    ("cache_hits", "cache hits"),
+    ("retries", "retries"),
+    ("failed_requests", "failed requests"),
+    ("prompt_tokens", "prompt tokens"),
+    ("cached_tokens", "cached prompt tokens"),
+    ("completion_tokens", "completion tokens"),
+    ("cost_usd", "cost (USD)"),
+    ("est_cost_usd", "estimated cost, dry run (USD)"),
+)
+
+
+def llm_metadata(summary: dict[str, Any] | None) -> dict[str, Any]:
+    """A model-calling stage's Runner summary: `llm/<key>` numbers and one Markdown table (calls, cache
+    hits, tokens, $); a stage that made no calls (judge off) says so."""
+    if summary is None:
+        return {"llm": dg.MetadataValue.md("no model calls (off for this source)"), "llm/calls": 0}
+    rows = "\n".join(f"| {label} | {summary.get(key, 0)} |" for key, label in LLM_ROWS)
+    return {
+        "llm": dg.MetadataValue.md(f"| | |\n|---|---|\n{rows}"),
+        **{f"llm/{k}": v for k, v in summary.items()},
+    }

@@ -181,6 +181,11 @@ def thumb_key(image_id: str) -> str:
     return f"thumbs/{image_id[:2]}/{image_id}.jpg"
 
 
+def contact_sheet_key(asset: str, source: str, year: int | str) -> str:
+    """`contact_sheets/<asset>/source=<s>/year=<y>.jpg`: the partition's contact sheet (a preview)."""
+    return f"contact_sheets/{asset}/source={source}/year={year}.jpg"
+
+
 class Lake:
     """Parquet tables, content-addressed images and thumbnails under one root."""
 
@@ -261,6 +266,10 @@ class Lake:
 
     def has_thumb(self, image_id: str) -> bool:
         return self.backend.exists(thumb_key(image_id))
+
+    def thumb_or_none(self, image_id: str) -> bytes | None:
+        """The thumbnail, or None when none was made (an image that failed to decode)."""
+        return self.get_thumb(image_id) if self.has_thumb(image_id) else None
 
     # -- blobs (caches, state, exports) --------------------------------------------------------
     def read_bytes(self, key: str) -> bytes:

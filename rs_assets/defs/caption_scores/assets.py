@@ -4,9 +4,18 @@ import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource, LLMResource
-from rs_assets.defs.stage import contract_results, counts, read_partition, stage_asset, write_partition
+from rs_assets.defs.stage import (
+    contract_results,
+    counts,
+    funnel_metadata,
+    llm_metadata,
+    read_partition,
+    stage_asset,
+    write_partition,
+)
 from rs_assets.lib.caption_scores.score import candidates, score_partition
 from rs_assets.lib.caption_scores.vocab import SIGNALS
+from rs_assets.lib.funnel import funnel
 from rs_assets.lib.reconcile import coverage_reconciliation
 
 
@@ -36,6 +45,9 @@ def build(project: Project) -> dg.AssetsDefinition:
         )
         expected = {(c["caption_id"], s) for v in candidates(caps).values() for c in v for s in SIGNALS}
         produced = set(zip(table["caption_id"].to_pylist(), table["signal"].to_pylist(), strict=True))
+        judged = result.stats["judge"]
+        overall = table.select(["signal", "decision"]).to_pylist()
+        decisions = [r["decision"] for r in overall if r["signal"] == "overall"]
         return dg.MaterializeResult(
             metadata={
                 **metadata,
@@ -44,11 +56,9 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "decisions": result.stats["decisions"],
                 "skipped_signals": result.stats["skipped"],
                 "status_counts": counts(table["status"].to_pylist()),
-                **(
-                    {f"judge/{k}": v for k, v in result.stats["judge"].items()}
-                    if isinstance(result.stats["judge"], dict)
-                    else {"judge": result.stats["judge"]}
-                ),
+                "judge": "on" if isinstance(judged, dict) else "off",
+                **llm_metadata(judged if isinstance(judged, dict) else None),
+                **funnel_metadata(funnel("candidate_captions", decisions, kept="selected")),
             },
             check_results=contract_results(
                 "caption_scores",

@@ -5,14 +5,19 @@ import dagster as dg
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource, LLMResource
 from rs_assets.defs.stage import (
+    contact_sheet_metadata,
     contract_results,
     counts,
+    funnel_metadata,
+    llm_metadata,
     read_global,
     read_partition,
     stage_asset,
     write_partition,
 )
 from rs_assets.lib.captions import caption_check_problems, caption_partition
+from rs_assets.lib.funnel import job_funnel
+from rs_assets.lib.preview import caption_tiles
 from rs_assets.lib.reconcile import coverage_reconciliation
 from rs_assets.lib.selection import canonical_records
 
@@ -56,6 +61,8 @@ def build(project: Project) -> dg.AssetsDefinition:
             if s in cfg.captions
         }
         quality = caption_check_problems(table)
+        rows = [r for r in table.to_pylist() if r["strategy"] in cfg.captions]
+        jobs = job_funnel("image_strategies", rows, ("image_id", "strategy"), expected)
         return dg.MaterializeResult(
             metadata={
                 **metadata,
@@ -63,7 +70,11 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "backend": settings.backend,
                 "strategy_counts": counts(table["strategy"].to_pylist()),
                 "status_counts": counts(table["status"].to_pylist()),
-                **{f"llm/{k}": v for k, v in result.stats.items()},
+                **funnel_metadata(jobs),
+                **llm_metadata(result.stats),
+                **contact_sheet_metadata(
+                    store, "captions", source, year, caption_tiles(rows, store.thumb_or_none)
+                ),
             },
             check_results=[
                 *contract_results(

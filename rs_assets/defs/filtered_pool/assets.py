@@ -4,9 +4,19 @@ import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import ExecutorResource, LakeResource, PoolResource
-from rs_assets.defs.stage import contract_results, counts, read_partition, stage_asset, write_partition
+from rs_assets.defs.stage import (
+    contact_sheet_metadata,
+    contract_results,
+    counts,
+    funnel_metadata,
+    read_partition,
+    stage_asset,
+    write_partition,
+)
 from rs_assets.lib.filtered_pool.driver import pool_partition
 from rs_assets.lib.filtered_pool.sharded import pool_partition_sharded
+from rs_assets.lib.funnel import funnel
+from rs_assets.lib.preview import decision_tiles
 from rs_assets.lib.reconcile import pool_reconciliation
 from rs_assets.lib.selection import with_coordinates
 
@@ -50,6 +60,16 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "dropped": decided.num_rows - kept,
                 "drop_reasons": reasons,
                 "executor": engine.kind,
+                **funnel_metadata(funnel("records", decided["drop_reason"].to_pylist())),
+                **contact_sheet_metadata(
+                    store,
+                    "filtered_pool",
+                    source,
+                    year,
+                    decision_tiles(
+                        decided.select(["image_id", "kept", "drop_reason"]).to_pylist(), store.thumb_or_none
+                    ),
+                ),
                 **{f"executor/{k}": v for k, v in shards.items()},
             },
             check_results=contract_results(

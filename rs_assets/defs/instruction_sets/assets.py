@@ -7,11 +7,13 @@ from rs_assets.defs.resources import LakeResource
 from rs_assets.defs.stage import (
     contract_results,
     counts,
+    funnel_metadata,
     read_global,
     read_partition,
     stage_asset,
     write_partition,
 )
+from rs_assets.lib.funnel import job_funnel
 from rs_assets.lib.instruction_sets.build import build_instructions
 from rs_assets.lib.instruction_sets.inputs import source_vocabulary
 from rs_assets.lib.reconcile import coverage_reconciliation
@@ -52,6 +54,9 @@ def build(project: Project) -> dg.AssetsDefinition:
             metadata={
                 **metadata,
                 "conversations": len(ok_tasks),
+                **funnel_metadata(
+                    job_funnel("image_tasks", table.to_pylist(), ("image_id", "task"), expected)
+                ),
                 "task_counts": counts(ok_tasks),
                 "skip_reasons": counts(r for r in table["skip_reason"].to_pylist() if r),
                 "failed": counts(t for t, s in statuses if s == "failed"),

@@ -5,7 +5,15 @@ import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource
-from rs_assets.defs.stage import contract_results, counts, read_partition, stage_asset, write_partition
+from rs_assets.defs.stage import (
+    contract_results,
+    counts,
+    funnel_metadata,
+    read_partition,
+    stage_asset,
+    write_partition,
+)
+from rs_assets.lib.funnel import funnel
 from rs_assets.lib.lake import table_key
 from rs_assets.lib.raw_scrape.connectors import fetch_items
 from rs_assets.lib.raw_scrape.rows import ACCUMULATING_KINDS, merge_rows, to_row
@@ -37,6 +45,7 @@ def build(project: Project) -> dg.AssetsDefinition:
             metadata={
                 **metadata,
                 "status_counts": status,
+                **funnel_metadata(funnel("items", table["status"].to_pylist(), kept="ok")),
                 "rows_this_run": fetched,
                 "new_images": new_images,
                 "image_bytes": bytes_in,

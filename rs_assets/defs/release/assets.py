@@ -4,7 +4,8 @@ import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
 from rs_assets.defs.resources import LakeResource
-from rs_assets.defs.stage import counts, stage_asset, write_partition
+from rs_assets.defs.stage import counts, funnel_metadata, stage_asset, write_partition
+from rs_assets.lib.release.report import written_release_funnel
 from rs_assets.lib.release.versions import ReleaseVersionError
 from rs_assets.lib.release.writer import ImageCopies, ReleaseOptions, write_release
 
@@ -61,6 +62,8 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "version": version,
                 "files_by_format": counts(manifest["format"].to_pylist()),
                 "card": dg.MetadataValue.path(store.uri(f"release/{version}/README.md")),
+                "report": dg.MetadataValue.path(store.uri(f"release/{version}/report.html")),
+                **funnel_metadata(written_release_funnel(store, version)),
                 "train_llava_conversations": rows.get(("llava", "train"), 0),
                 "train_open_clip_rows": rows.get(("open_clip_csv", "train"), 0),
             },

@@ -210,6 +210,9 @@ Run everything from this folder (the release folder); every path in the files is
 - `karpathy/dataset_rs.json`: RSICD/UCM-style `images[].filename/filepath/split/imgid/sentids`,
   `sentences[].raw/tokens/sentid/imgid`, plus `sample_id` on images and sentences.
 - `excluded.parquet`: every canonical image held back, with its reason (table below).
+- `report.html`: the dataset report, one self-contained page (open it in any browser, offline): images by
+  source x year x split, the drop funnel, caption lengths, a map of image locations, LLM cost per source
+  and example conversations per task.
 
 ## Box conventions
 Boxes are stored in pixels of the original image; each file writes them in its convention:

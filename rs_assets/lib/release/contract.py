@@ -19,6 +19,7 @@ FILE_FORMATS: dict[str, str] = {
     "croissant": "`croissant.json`: Croissant 1.0 metadata with Responsible-AI fields",
     "exclusions": "canonical images held back, with their reason (and overlapped benchmarks)",
     "dataset_card": "this card",
+    "dataset_report": "`report.html`: counts, drop funnel, caption lengths, map, cost, examples (offline)",
     "sample_index": "`samples.parquet`: every exported sample id with a hash of its content",
     "release_diff": "`diff.parquet`: samples added, removed or changed since the previous version",
 }

@@ -17,6 +17,7 @@ from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.release.card import dataset_card
 from rs_assets.lib.release.formats import FORMATS
+from rs_assets.lib.release.report import report_data, report_html
 from rs_assets.lib.release.samples import caption_funnel, release_samples
 from rs_assets.lib.release.versions import (
     RELEASE_FILES,
@@ -185,6 +186,8 @@ def write_release(
     out.put_table(RELEASE_FILES["samples"][0], index, "sample_index", None)
     out.put_table(RELEASE_FILES["diff"][0], changes, "release_diff", None)
     out.put("README.md", dataset_card(stats).encode(), "dataset_card", None, 0)
+    report = report_html(report_data(lake, version, samples, excluded))
+    out.put("report.html", report.encode(), "dataset_report", None, sum(stats["splits"].values()))
     out.remove_stale()
     record_version(lake, version, fp)
     return from_rows("release", out.manifest)
