@@ -154,9 +154,9 @@ def test_dior_r_reads_the_oriented_folder(tmp_path: Path) -> None:
     ]
 
 
-# YOLO: 128 x 96 images; a: a plane and a storage tank, b: an empty label file, c: an OBB ship
+# YOLO: 128 x 96 images; a: two planes and a storage tank, b: an empty label file, c: an OBB ship
 LABELS = {
-    "a": "0 0.5 0.5 0.25 0.5\n2 0.25 0.25 0.125 0.25\n",
+    "a": "0 0.5 0.5 0.25 0.5\n2 0.25 0.25 0.125 0.25\n0 0.75 0.25 0.125 0.25\n",
     "b": "",
     "c": "1 0.1 0.1 0.3 0.1 0.3 0.3 0.1 0.3\n",
 }
@@ -164,6 +164,7 @@ NAMED = {
     "a": [
         {"cls": "plane", "bbox": [48.0, 24.0, 80.0, 72.0]},
         {"cls": "storage-tank", "bbox": [24.0, 12.0, 40.0, 36.0]},
+        {"cls": "plane", "bbox": [88.0, 12.0, 104.0, 36.0]},
     ],
     "b": [],
     "c": [
@@ -223,7 +224,7 @@ def test_yolo_layouts(tmp_path: Path, layout: str, caplog: pytest.LogCaptureFixt
     assert {k: v.status for k, v in by_stem.items()} == dict.fromkeys(LABELS, "ok")
     assert all(v.extra["auto_format"] == "yolo" for v in got.values())
     if LAYOUTS[layout][3] is None:  # no YAML: the class is the index
-        assert [o["cls"] for o in by_stem["a"].objects] == ["0", "2"]
+        assert [o["cls"] for o in by_stem["a"].objects] == ["0", "2", "0"]
     else:
         assert {k: v.objects for k, v in by_stem.items()} == NAMED
     splits = {k: v.extra.get("split") for k, v in by_stem.items()}
