@@ -10,15 +10,20 @@ Signatures, in this order:
   (COCO); a table (CSV, TSV, Parquet, JSONL) with a caption column and an image column
   (`captions_csv`, whose `path_column` / `caption_column` are taken from the header), else with
   `path` (`index`); XML or TXT as for a folder.
-- `annotations:` a folder, or a sub-folder of `path` holding annotation files next to an image
-  folder (`labelTxt` + `images`, `Annotations` + `JPEGImages`, `labelXml` + `images`): TXT with
+- `annotations:` a folder, or folders of annotation files up to two levels below `path`, image folders
+  not looked into (`labelTxt` + `images`, `Annotations` + `JPEGImages`, `labelXml` + `images`, DIOR-R's
+  `Annotations/Oriented Bounding Boxes`, DOTA's `train/labelTxt`, Ultralytics' `labels/train`): TXT with
   `imagesource:` / `gsd:` headers or `x1 y1 ... x4 y4 class [difficult]` lines (DOTA), with
   `class cx cy w h` fractions (YOLO); XML `<annotation>` with `<possibleresult>` (FAIR1M), with objects
   carrying a `<description>` (DIOR-RSVG: `rsvg`), else with `<object>` (Pascal VOC / DIOR: `voc`);
   `*_questions.json` (RSVQA).
+  `annotations` and `images` become the folders holding all annotation / image folders of the
+  format found; left unset where that is the root itself (DIOR's `JPEGImages-trainval` and
+  `JPEGImages-test`, DOTA's `train/` and `val/`: the format pairs every file under `path` by split).
 - `path` holding `*_questions.json` files: `rsvqa`; patch folders with `<patch>_labels_metadata.json`
-  or `<patch>_B04.tif`: `bigearthnet`; a JSON or table file next to the images: as above; images in
-  class folders (or flat): `folders`.
+  or `<patch>_B04.tif`: `bigearthnet`; a `data.yaml` / `dataset.yaml` with `names:` (Ultralytics):
+  `yolo`, `labels/` and `images/` its folders; a JSON or table file next to the images: as above;
+  images in class folders (or flat): `folders`.
 The choice is logged and recorded in each row's `extra.auto_format`; a layout that matches nothing is
 an error listing what was looked for, and a recognised format this build has no parser for is an error
 naming it.
@@ -40,6 +45,8 @@ from rs_assets.lib.raw_scrape.connectors.labeled import hidden
 
 HEAD_BYTES = 65_536
 SAMPLE = 12  # files (or patch folders) looked at per folder
+SCAN_DEPTH = 2  # folder levels below the root searched for annotation folders
+YOLO_YAMLS = ("data.yaml", "dataset.yaml")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".jp2", ".j2k", ".webp", ".gif")
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".ndjson")
 # in order of preference (open_clip's defaults, `filepath` and `title`, first)
@@ -214,18 +221,70 @@ def _bigearthnet(tree: _Tree, dirs: list[str]) -> str | None:
     return None
 
 
+def _scan(tree: _Tree, dirs: list[str]) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """(image folders, annotation folders as (folder, format, sample file)) among `dirs` and, breadth
+    first, their sub-folders (DIOR-R's `Annotations/Oriented Bounding Boxes`, DOTA's `train/labelTxt`,
+    Ultralytics' `labels/train`); an image folder is not looked into."""
+    image_dirs: list[str] = []
+    found: list[tuple[str, str, str]] = []
+    level = dirs[:SAMPLE]
+    for _ in range(SCAN_DEPTH):
+        below: list[str] = []
+        for folder in level:
+            subdirs, files = tree.ls(folder)
+            if any(f.lower().endswith(IMAGE_SUFFIXES) for f in files):
+                image_dirs.append(folder)
+            elif hit := _folder_annotations(tree, files):
+                found.append((folder, *hit))
+            else:
+                below.extend(subdirs[:SAMPLE])
+        level = below
+    return image_dirs, found
+
+
+def _common(paths: list[str]) -> str:
+    """The deepest folder holding all `paths` (`s3://` kept: posixpath.commonpath would fold it)."""
+    common: list[str] = []
+    for names in zip(*(p.rstrip("/").split("/") for p in paths), strict=False):
+        if len(set(names)) > 1:
+            break
+        common.append(names[0])
+    return "/".join(common)
+
+
+def _yolo_yaml(tree: _Tree, files: list[str]) -> str | None:
+    """An Ultralytics dataset YAML (`data.yaml` / `dataset.yaml` with a top-level `names:`)."""
+    for f in files:
+        if posixpath.basename(f) in YOLO_YAMLS and re.search(rb"^names\s*:", tree.head(f), re.M):
+            return f
+    return None
+
+
+def _paths(root: str, annotations: list[str], image_dirs: list[str]) -> dict[str, str]:
+    """`annotations` and `images` as the folders holding all of them; the root itself is left out (the
+    format then pairs every file under `path` within its split, as DOTA's train/ and val/ need)."""
+    found = {"annotations": _common(annotations)} if annotations else {}
+    if image_dirs:
+        found["images"] = _common(image_dirs)
+    return {k: v for k, v in found.items() if v.rstrip("/") != root.rstrip("/")}
+
+
 def _detect_root(tree: _Tree, root: str) -> Detection:
     dirs, files = tree.ls(root)
     if hit := next((f for f in files if f.endswith("_questions.json")), None):
         return Detection("rsvqa", f"{hit}: RSVQA questions file")
     if hit := _bigearthnet(tree, dirs):
         return Detection("bigearthnet", f"{hit}: BigEarthNet patch folder")
-    image_dirs = [d for d in dirs[:SAMPLE] if _images_in(tree, d, depth=0)]
-    for folder in dirs[:SAMPLE]:
-        if folder in image_dirs or not (found := _folder_annotations(tree, tree.ls(folder)[1])):
-            continue
-        updates = {"annotations": folder, **({"images": image_dirs[0]} if image_dirs else {})}
-        return Detection(found[0], f"{found[1]}: {found[0]} annotation file", updates)
+    image_dirs, found = _scan(tree, dirs)
+    if hit := _yolo_yaml(tree, files):
+        folders = [d for d in dirs if posixpath.basename(d) == "labels"] or [
+            f for f, fmt, _ in found if fmt == "yolo"
+        ]
+        return Detection("yolo", f"{hit}: YOLO dataset YAML with names", _paths(root, folders, image_dirs))
+    if found:
+        fmt, sample = found[0][1], found[0][2]
+        folders = [f for f, name, _ in found if name == fmt]
+        return Detection(fmt, f"{sample}: {fmt} annotation file", _paths(root, folders, image_dirs))
     for f in files:
         if _suffix(f) in (".json", *TABLE_SUFFIXES) and (fmt := _file_format(tree, f)):
             images = {"images": image_dirs[0]} if len(image_dirs) == 1 and fmt != "captions_csv" else {}

@@ -6,8 +6,9 @@ an oriented box where present becomes `poly`: DIOR-R's `<robndbox>` corners (`x_
 `y_left_bottom`), roLabelImg's `<robndbox>` (cx cy w h angle, radians), or a `<polygon>` (x1 y1 ... x4
 y4). The axis-aligned box is `<bndbox>`, else the polygon's extent. A `<description>` (DIOR-RSVG) is
 kept. The dataset's split comes from `ImageSets/Main/{train,val,test}.txt` beside the annotation folder
-when present, else from the folder names. `<filename>` is not followed: images pair by file stem.
-Classes are checked only against `classes` when set (`classes: dior` for DIOR).
+when present, else from the folder names. DIOR-R's `Annotations/`, holding `Horizontal Bounding Boxes/`
+and `Oriented Bounding Boxes/`, is read from the oriented folder. `<filename>` is not followed: images
+pair by file stem. Classes are checked only against `classes` when set (`classes: dior` for DIOR).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from rs_assets.lib.lake import filesystem
 from rs_assets.lib.raw_scrape.connectors.files import Row
 from rs_assets.lib.raw_scrape.formats import xmltree
 from rs_assets.lib.raw_scrape.formats.classes import class_names
@@ -32,6 +34,7 @@ _BOX = ("xmin", "ymin", "xmax", "ymax")
 _CORNERS = tuple(f"{a}_{c}" for c in ("left_top", "right_top", "right_bottom", "left_bottom") for a in "xy")
 _ROTATED = ("cx", "cy", "w", "h", "angle")
 _POLYGON = ("x1", "y1", "x2", "y2", "x3", "y3", "x4", "y4")
+ORIENTED, HORIZONTAL = "Oriented Bounding Boxes", "Horizontal Bounding Boxes"  # DIOR-R's two folders
 
 
 def _poly(element: Any) -> list[float] | None:
@@ -73,8 +76,22 @@ def parse(data: bytes, name: str) -> Annotation:
     return annotation
 
 
+def oriented_release(source: Any) -> Any:
+    """`source` reading DIOR-R's oriented annotations alone where its `Annotations/` holds both
+    `Horizontal Bounding Boxes/` and `Oriented Bounding Boxes/` (the same objects twice: read together,
+    every image would have two annotation files and none). The oriented files give each object its
+    polygon and, from it, its box; `annotations:` naming the horizontal folder reads that one instead."""
+    notes = annotation_root(source)
+    fs = filesystem(notes)
+    for folder in (notes.rstrip("/"), f"{notes.rstrip('/')}/Annotations"):
+        if all(fs.isdir(f"{folder}/{name}") for name in (ORIENTED, HORIZONTAL)):
+            return source.model_copy(update={"annotations": f"{folder}/{ORIENTED}"})
+    return source
+
+
 def rows(source: Any) -> Iterator[Row]:
     """DIOR keeps ImageSets/ beside Annotations/, DIOR-R a level up (Annotations/Oriented Bounding Boxes)."""
+    source = oriented_release(source)
     notes = annotation_root(source)
     lists = (f"{d}/ImageSets/Main" for d in (parent(notes), parent(parent(notes)), source.path) if d)
     return paired_rows(source, Layout(".xml", parse, class_names(source), split_lists(lists)))
