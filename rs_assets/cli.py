@@ -81,7 +81,7 @@ def run_estimate(key: str) -> int:
     """Dry run of the captions stage for one partition on the OpenAI backend: tokens and $, no calls."""
     from dataclasses import replace
 
-    from rs_assets.lib.captions import caption_partition
+    from rs_assets.lib.captions.engine import caption_partition
     from rs_assets.lib.lake import Lake, table_key
     from rs_assets.lib.llm.settings import LLMSettings
     from rs_assets.lib.partitions import parse_key

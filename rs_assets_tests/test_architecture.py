@@ -111,3 +111,11 @@ def test_tests_mirror_the_stage_layout() -> None:
     assert folders and folders <= stages, folders - stages
     assert all((REPO / "rs_assets" / "lib" / name).is_dir() for name in folders)
     assert all((tests / name / "__init__.py").is_file() for name in folders)
+
+
+def test_a_record_logic_module_imports_first_in_a_fresh_process() -> None:
+    """Package inits import nothing, so no module depends on which one a process happened to load first
+    (`instruction_sets.inputs` first used to be a circular import through `captions/__init__`)."""
+    for module in ("rs_assets.lib.instruction_sets.inputs", "rs_assets.lib.captions.facts"):
+        out = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-1500:]

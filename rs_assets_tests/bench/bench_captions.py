@@ -12,7 +12,7 @@ import tempfile
 import time
 from dataclasses import replace
 
-from rs_assets.lib.captions import caption_partition
+from rs_assets.lib.captions.engine import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets_tests.captions.test_captions_local import caption_records

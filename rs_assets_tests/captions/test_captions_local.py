@@ -15,7 +15,8 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from rs_assets.lib.captions import caption_check_problems, caption_partition
+from rs_assets.lib.captions.checks import caption_check_problems
+from rs_assets.lib.captions.engine import caption_partition
 from rs_assets.lib.captions.facts import grid_position, season
 from rs_assets.lib.captions.gaia import SUMMARY, VISION
 from rs_assets.lib.captions.mpgi import INTEGRATE, PERSPECTIVE

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from rs_assets.lib.instruction_sets.inputs import noun
 from rs_assets.lib.lake import Lake
 from rs_assets_tests.pipeline import run_keys_subprocess
 from rs_assets_tests.raw_scrape.test_formats_auto import LABELS, yolo_dataset
@@ -88,9 +89,6 @@ def test_every_stage_runs_and_records_reach_the_pool(run: tuple[dict[str, Any], 
 
 
 def test_instructions_answer_from_the_annotations(run: tuple[dict[str, Any], Lake]) -> None:
-    # imported here: importing `inputs` before the task registry is a cycle (the fixtures' modules load it)
-    from rs_assets.lib.instruction_sets.inputs import noun
-
     _, lake = run
     raw = _records(lake)
     by_record = {r["record_id"]: r for r in raw.values()}

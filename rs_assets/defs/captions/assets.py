@@ -15,7 +15,8 @@ from rs_assets.defs.stage import (
     stage_asset,
     write_partition,
 )
-from rs_assets.lib.captions import caption_check_problems, caption_partition
+from rs_assets.lib.captions.checks import caption_check_problems
+from rs_assets.lib.captions.engine import caption_partition
 from rs_assets.lib.funnel import job_funnel
 from rs_assets.lib.preview import caption_tiles
 from rs_assets.lib.reconcile import coverage_reconciliation
