@@ -83,9 +83,8 @@ def test_rate_two_captions_with_the_keyboard_in_chromium(
         browser.open(alice.url)
         browser.wait_for("document.body.dataset.ready", "1")
         assert browser.evaluate("document.querySelectorAll('.caption').length") == 3
-        assert (
-            browser.evaluate("document.getElementById('thumb').naturalWidth") > 0
-        )  # thumbnail from the lake
+        # the thumbnail from the lake decodes (it may load after the page says ready: wait, don't race)
+        browser.wait_for("(t => t.complete && t.naturalWidth > 0)(document.getElementById('thumb'))", True)
         for key in "453":
             browser.press(key)
         browser.press("n")
