@@ -45,9 +45,9 @@ class Task:
 _ORDER = (
     Task(
         "brief_caption",
-        "one short caption: the best caption by strategy preference",
+        "one short caption: the best caption by strategy preference, else a dataset caption (ref_captions)",
         brief_caption,
-        "v2",
+        "v3",
     ),
     Task(
         "detailed_description",
@@ -91,7 +91,7 @@ TASKS: dict[str, Task] = {t.name: t for t in _ORDER}
 InstructionTask = Literal[tuple(TASKS)]  # type: ignore[valid-type]  # the sources YAML `instructions:` keys
 RENAMED: dict[str, str] = {"object_count": "vqa_count"}  # old name -> new: a sources file naming one fails
 SKIP_REASONS: dict[str, str] = {
-    "no_caption": "no ok final caption for the image (a dataset's own captions are `legacy_caption`'s)",
+    "no_caption": "no ok final caption for the image and no caption of its own dataset (ref_captions)",
     "no_labels": "the record has no labels",
     "no_objects": "the record has no objects",
     "no_usable_boxes": "no object box can be placed in the image (no image size, empty or outside it), or "
