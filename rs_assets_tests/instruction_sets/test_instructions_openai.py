@@ -220,3 +220,9 @@ def test_instruction_backend_in_the_sources_file() -> None:
     assert source(instruction_backend="llm")["s"].instruction_backend == "llm"
     with pytest.raises(SourcesConfigError, match="instruction_backend"):
         source(instruction_backend="openai")
+
+
+def test_malformed_objects_do_not_break_the_checks(lake: Lake) -> None:
+    records = [{**r, "objects": [*r["objects"], {"x1": 1}, {"cls": "ship"}]} for r in harbour(lake, 1)]
+    result = run(records, lake, LLMSettings(), ["detailed_description"])
+    assert result.rows[0]["status"] == "ok" and "2 ships" in result.rows[0]["conversations"]

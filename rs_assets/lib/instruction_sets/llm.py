@@ -181,8 +181,9 @@ def contradiction(inp: TaskInput, answer: ConversationAnswer) -> Contradiction |
     for name in answer.absent:
         if any(related(name, p) for p in present):
             return Contradiction("llm_wrong_absence", f"{name} said absent, the record has it")
+    annotated = {**inp.record, "objects": inp.objects}  # malformed objects are no annotation
     for text in (turn.answer for turn in answer.turns):
-        wrong = count_mismatch(text, inp.record)
+        wrong = count_mismatch(text, annotated)
         if wrong.value:
             return Contradiction("llm_wrong_count", str(wrong.evidence))
     return None
@@ -222,7 +223,7 @@ def why_invalid(inp: TaskInput, ref: Reference, content: str | None) -> tuple[st
         parser(inp, ref)(content or "")
     except Contradiction as exc:
         return exc.reason, exc.detail
-    except ValueError as exc:
+    except (ValueError, TypeError, KeyError) as exc:  # what the Runner's judge counts as invalid
         return "llm_unusable", f"invalid: {type(exc).__name__}: {str(exc)[:300]}"
     return "llm_unusable", "invalid"
 
