@@ -40,7 +40,7 @@ from rs_assets.lib.instruction_sets.build import (
 )
 from rs_assets.lib.instruction_sets.inputs import Pair, TaskInput, Vocabulary, related
 from rs_assets.lib.instruction_sets.tasks import TASKS
-from rs_assets.lib.instruction_sets.vqa import present_names
+from rs_assets.lib.instruction_sets.vqa import absent_classes, present_names
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.request import LLMRequest, Outcome
 from rs_assets.lib.llm.runner import Runner
@@ -169,14 +169,14 @@ def contradiction(inp: TaskInput, answer: ConversationAnswer) -> Contradiction |
     if written:
         return Contradiction("llm_boxes", f"coordinates written: {written}")
     counts, present = _object_counts(inp), present_names(inp)
+    lacking = [name for kind, name in absent_classes(inp) if kind == "object"]  # as vqa_absent knows them
     for claim in answer.counts:
         same = [c for c in counts if related(claim.cls, c)]
         if same and claim.count != sum(counts[c] for c in same):
             return Contradiction(
                 "llm_wrong_count", f"{claim.count} {claim.cls} (annotated: {sum(counts[c] for c in same)})"
             )
-        absent = [c for c in inp.vocabulary.objects if related(claim.cls, c)]
-        if claim.count and not same and absent and not any(related(claim.cls, p) for p in present):
+        if claim.count and not same and any(related(claim.cls, c) for c in lacking):
             return Contradiction("llm_wrong_absence", f"{claim.count} {claim.cls}, a class the image lacks")
     for name in answer.absent:
         if any(related(name, p) for p in present):
