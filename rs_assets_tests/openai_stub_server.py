@@ -1,7 +1,8 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and the bench (a double of an external API).
 
 Implements POST /v1/chat/completions (plain and `json_schema` answers built deterministically from the
-request), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
+request; the instruction prompt is answered with its fenced reference conversation, as a faithful model
+would), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
 fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON, `length`
 truncation, echoes of the caller's API key and raw 200 bodies (a proxy's HTML page), and batches
 can end `failed`, `expired` (half answered) or `cancelled`; every request is recorded so tests can count
@@ -68,6 +69,7 @@ class Fault:
     # message, the refusal, or else in every text of the answer, as careless providers and proxies do.
     echo: Callable[[str], str] | None = None
     body: bytes | None = None  # answer 200 with these raw bytes (a proxy's HTML page, broken JSON)
+    content: str | None = None  # answer with this message content (a scripted model answer)
     content_type: str = "application/json"  # of `body`
 
 
@@ -102,13 +104,27 @@ def from_schema(schema: dict[str, Any], seed: str, name: str = "", index: int = 
     return f"{prefix} stub {name} {index} for request {seed}.".strip()
 
 
+REFERENCE = re.compile(
+    r"\u27eauntrusted reference (\w+)\u27eb\n(.*?)\n\u27ea/untrusted reference \1\u27eb", re.S
+)
+
+
+def instruction_answer(text: str) -> str:
+    """The instruction prompt's answer: its reference turns (markers kept), no counts or absences."""
+    found = REFERENCE.search(text)
+    turns = json.loads(found.group(2)) if found else []
+    return json.dumps({"turns": turns, "counts": [], "absent": []})
+
+
 def answer(body: dict[str, Any], echo: str = "") -> dict[str, Any]:
     """The deterministic chat.completion for a request body (also used for batch lines); `echo` is
     written into every text it contains."""
     text, images = _text_of(body.get("messages", []))
     seed = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:10] + echo
     fmt = body.get("response_format") or {}
-    if fmt.get("type") == "json_schema":
+    if fmt.get("type") == "json_schema" and fmt["json_schema"]["name"] == "instruction_conversation":
+        content = instruction_answer(text)
+    elif fmt.get("type") == "json_schema":
         content = json.dumps(from_schema(fmt["json_schema"]["schema"], seed))
     else:
         content = f"Stub description {seed}: {text.splitlines()[-1][:80] if text else ''}"
@@ -219,6 +235,8 @@ class Handler(BaseHTTPRequestHandler):
         message = result["choices"][0]["message"]
         if fault.refusal:
             message.update(content=None, refusal=fault.refusal + echo)
+        if fault.content is not None:
+            message["content"] = fault.content
         if fault.malformed:
             message["content"] = '{"captions": ["unterminated'
         if fault.finish_reason:

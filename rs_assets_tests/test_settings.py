@@ -44,7 +44,9 @@ def test_unknown_batch_strategy_is_an_error(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(SettingsError, match="RS_ASSETS_LLM_BATCH: unknown strategies captionz"):
         llm_from_env()
     monkeypatch.setenv("RS_ASSETS_LLM_BATCH", "all")
-    assert LLMSettings.from_env().batch == {"gaia", "mpgi"}
+    assert LLMSettings.from_env().batch == {"gaia", "mpgi", "instructions"}
+    monkeypatch.setenv("RS_ASSETS_LLM_BATCH", "instructions")
+    assert LLMSettings.from_env().batch == {"instructions"}
 
 
 def test_resource_fields_are_the_env_table_bound_to_their_variables(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -87,6 +87,11 @@ class _Base(BaseModel):
         default_factory=lambda: dict.fromkeys(TASKS, 1.0),
         description="instruction tasks: a list (every image), or a mapping task -> share of images in (0, 1]",
     )
+    instruction_backend: Literal["local", "llm"] = Field(
+        "local",
+        description="`llm`: the model tasks (detailed_description, reasoning, multi_turn) are rephrased by "
+        "the RS_ASSETS_LLM backend from the facts and the image, checked against the record",
+    )
     max_conversations_per_image: int | None = Field(
         None, ge=1, description="ok conversations kept per image (the rest are skipped image_cap); none: all"
     )

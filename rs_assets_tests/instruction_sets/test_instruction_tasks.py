@@ -244,11 +244,29 @@ def test_each_task_skips_with_its_reason_when_nothing_grounds_it() -> None:
         "legacy_vqa": ("skipped", "no_ref_qa"),
     }
     assert all(r["conversations"] is None and r["regions"] is None for r in rows.values())
-    # a dataset's own captions are legacy_caption's; the dialogue opens on one when nothing else exists
+    # with no generated caption, brief_caption and the dialogue fall back on the dataset's own captions
     refs = {**bare, "ref_captions": ["", "Many ships."], "labels": ["harbor"], "gsd_m": 1.0}
     rows = by_task(build_instructions([refs], [], ["brief_caption", "legacy_caption", "multi_turn"], VOCAB))
-    assert rows["brief_caption"]["skip_reason"] == "no_caption"
+    assert {r["status"] for r in rows.values()} == {"ok"}
     assert pairs(rows["legacy_caption"])[0][1] == pairs(rows["multi_turn"])[0][1] == "Many ships."
+    assert pairs(rows["brief_caption"])[0][1] == "Many ships." and rows["brief_caption"]["caption_ids"] == []
+
+
+def test_brief_caption_prefers_generated_captions_then_another_dataset_caption_than_legacy() -> None:
+    refs = ["A harbour with ships.", "Two ships near a tank.", "Boats moored at a quay."]
+    recs = [record(f"r{i}", ref_captions=refs) for i in range(12)]
+    rows = build_instructions(recs, [], ["brief_caption", "legacy_caption"], VOCAB)
+    answers: dict[str, dict[str, str]] = {}
+    for row in rows:
+        assert row["status"] == "ok"
+        answers.setdefault(row["record_id"], {})[row["task"]] = pairs(row)[0][1]
+    assert all(
+        a["brief_caption"] in refs and a["brief_caption"] != a["legacy_caption"] for a in answers.values()
+    )
+    assert len({a["brief_caption"] for a in answers.values()}) > 1  # the pick varies over records
+    caps = [{"caption_id": "c1", "image_id": "img-r0", "strategy": "meta", "text": "A port.", "status": "ok"}]
+    row = by_task(build_instructions(recs[:1], caps, ["brief_caption"], VOCAB))["brief_caption"]
+    assert pairs(row)[0][1] == "A port." and row["caption_ids"] == ["c1"]
 
 
 def test_detailed_description_goes_local_then_global_in_60_words_or_more() -> None:

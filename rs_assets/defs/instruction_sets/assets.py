@@ -3,27 +3,30 @@
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
-from rs_assets.defs.resources import LakeResource
+from rs_assets.defs.resources import LakeResource, LLMResource
 from rs_assets.defs.stage import (
     contract_results,
     counts,
     funnel_metadata,
+    llm_metadata,
     read_global,
     read_partition,
     stage_asset,
     write_partition,
 )
 from rs_assets.lib.funnel import job_funnel
-from rs_assets.lib.instruction_sets.build import build_instructions
 from rs_assets.lib.instruction_sets.inputs import source_vocabulary
+from rs_assets.lib.instruction_sets.llm import instruction_partition
 from rs_assets.lib.reconcile import coverage_reconciliation
 from rs_assets.lib.selection import canonical_records
 from rs_assets.lib.stages import from_rows
 
 
 def build(project: Project) -> dg.AssetsDefinition:
-    @stage_asset(project, deps=["captions", "image_clusters"], kinds={"parquet"})
-    def instruction_sets(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    @stage_asset(project, deps=["captions", "image_clusters"], kinds={"parquet", "openai"})
+    def instruction_sets(
+        context: dg.AssetExecutionContext, lake: LakeResource, llm: LLMResource
+    ) -> dg.MaterializeResult:
         source, year, cfg = project.partition(context)
         store = lake.lake()
         raw = read_partition(store, "raw_scrape", source, year)
@@ -35,16 +38,23 @@ def build(project: Project) -> dg.AssetsDefinition:
         vocabulary = source_vocabulary(
             raw.select(["objects", "labels", "gsd_m", "width", "height"]).to_pylist()
         )
-        rows = build_instructions(
+        model = cfg.instruction_backend == "llm"
+        settings = llm.settings()
+        result = instruction_partition(
             records.to_pylist(),
             caps.to_pylist(),
             cfg.instructions,
             vocabulary,
             cfg.max_conversations_per_image,
+            backend=cfg.instruction_backend,
+            lake=store,
+            settings=settings,
+            log=context.log,
         )
-        table = from_rows("instruction_sets", rows)
+        table = from_rows("instruction_sets", result.rows)
+        config = {"source": cfg.model_dump(mode="json"), "llm": settings.fingerprint()} if model else cfg
         metadata = write_partition(
-            context, store, "instruction_sets", table, source=source, year=year, config=cfg
+            context, store, "instruction_sets", table, source=source, year=year, config=config
         )
         expected = {(i, t) for i in records["image_id"].to_pylist() for t in cfg.instructions}
         produced = set(zip(table["image_id"].to_pylist(), table["task"].to_pylist(), strict=True))
@@ -61,6 +71,7 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "skip_reasons": counts(r for r in table["skip_reason"].to_pylist() if r),
                 "failed": counts(t for t, s in statuses if s == "failed"),
                 "vocabulary": {"objects": list(vocabulary.objects), "labels": list(vocabulary.labels)},
+                **llm_metadata(result.stats if model else None),
             },
             check_results=contract_results(
                 "instruction_sets",

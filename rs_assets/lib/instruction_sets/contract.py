@@ -21,7 +21,11 @@ INSTRUCTION_SETS = Stage(
         Column("caption_ids", pa.list_(pa.string()), "captions the answer quotes"),
     ),
     extra=(
-        Column("prompt_id", pa.string(), "`instruction_<task>.<version>`"),
+        Column(
+            "prompt_id",
+            pa.string(),
+            "`instruction_<task>.<version>`, or the model prompt `instruction_llm.<v>`",
+        ),
         Column("status", pa.string(), "`ok`, `skipped` or `failed` (vocabulary below)"),
         Column("skip_reason", pa.string(), "why the row holds no conversation (vocabulary below)"),
         Column(
@@ -31,7 +35,10 @@ INSTRUCTION_SETS = Stage(
             "where each list of boxes sits in the turns, in pixels, so exports rewrite it per target "
             "(NULL unless ok)",
         ),
-        Column("error", pa.string(), "what failed validation (`failed` rows)"),
+        Column("error", pa.string(), "what failed validation or the model call (`failed` rows)"),
+        Column("model", pa.string(), "the model that phrased the conversation (NULL: the templates)"),
+        Column("request_hash", pa.string(), "fingerprint of the model request (response-store key)"),
+        Column("cost_usd", pa.float64(), "dollars of the model call (0 for the templates)"),
     ),
     keys=("instruction_id",),
     derived_from={
@@ -46,7 +53,8 @@ INSTRUCTION_SETS = Stage(
         "status": {
             "ok": "a conversation",
             "skipped": "nothing in the record grounds the task, or the mix or the image cap left it out",
-            "failed": "the conversation broke a validation rule (see `error`); never exported",
+            "failed": "the conversation broke a validation rule, or the model's answer was unusable or "
+            "contradicted the record (see `error`); never exported",
         },
         "skip_reason": SKIP_REASONS,
     },

@@ -27,12 +27,16 @@ MAX_LOCAL_CLASSES = 4
 
 
 def brief_caption(inp: TaskInput) -> Answer:
-    """The best caption by strategy preference. A dataset's own captions are `legacy_caption`'s, so the
-    two tasks never restate the same caption."""
-    if not inp.best_caption:
-        return [], [], "no_caption"
+    """The best caption by strategy preference, else one of the dataset's own captions (RSICD...):
+    another one than `legacy_caption` restates when the record has several."""
     question = inp.choose(BRIEF_QUESTIONS, "brief_caption")
-    return [(question, inp.best_caption["text"])], [inp.best_caption["caption_id"]], None
+    if inp.best_caption:
+        return [(question, inp.best_caption["text"])], [inp.best_caption["caption_id"]], None
+    refs = inp.ref_captions
+    if not refs:
+        return [], [], "no_caption"
+    others = [r for r in refs if r != inp.legacy_ref] or refs
+    return [(question, inp.choose(others, "brief_ref"))], [], None
 
 
 def _object_sentence(inp: TaskInput, summary: dict[str, Any]) -> str:

@@ -217,3 +217,9 @@ class TaskInput:
     @property
     def ref_captions(self) -> list[str]:
         return [c.strip() for c in self.record.get("ref_captions") or [] if c and c.strip()]
+
+    @property
+    def legacy_ref(self) -> str | None:
+        """The dataset caption `legacy_caption` restates (stable per record)."""
+        refs = self.ref_captions
+        return self.choose(refs, "ref") if refs else None

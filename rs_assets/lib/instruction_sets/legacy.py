@@ -18,10 +18,10 @@ SHORT_ANSWER = "Answer the question using a single word or phrase."  # LLaVA-1.5
 
 def legacy_caption(inp: TaskInput) -> Answer:
     """One of the dataset's own captions as the answer to a caption request."""
-    refs = inp.ref_captions
-    if not refs:
+    ref = inp.legacy_ref
+    if ref is None:
         return [], [], "no_ref_captions"
-    return [(inp.choose(CAPTION_QUESTIONS, "legacy_caption"), inp.choose(refs, "ref"))], [], None
+    return [(inp.choose(CAPTION_QUESTIONS, "legacy_caption"), ref)], [], None
 
 
 def legacy_vqa(inp: TaskInput) -> Answer:

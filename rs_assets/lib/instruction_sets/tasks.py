@@ -36,6 +36,7 @@ class Task:
     description: str
     answer: TaskFn
     version: str = "v1"  # part of the instruction id and prompt id: bump when the output changes
+    uses_model: bool = False  # free text the model rephrases under `instruction_backend: llm` (llm.py)
 
     @property
     def prompt_id(self) -> str:
@@ -45,15 +46,16 @@ class Task:
 _ORDER = (
     Task(
         "brief_caption",
-        "one short caption: the best caption by strategy preference",
+        "one short caption: the best caption by strategy preference, else a dataset caption (ref_captions)",
         brief_caption,
-        "v2",
+        "v3",
     ),
     Task(
         "detailed_description",
         "hierarchical: a local sentence per salient object class and land-cover "
         "region, then a global integration (>= 60 words)",
         detailed_description,
+        uses_model=True,
     ),
     Task("scene_classification", "scene categories from the record's labels", scene_classification, "v2"),
     Task(
@@ -78,11 +80,13 @@ _ORDER = (
         "multi_turn",
         ">= 3 turns: scene, count, where 'they' are, an absent class, surroundings, a reason",
         multi_turn,
+        uses_model=True,
     ),
     Task(
         "reasoning",
         "why / what-if from evidence and metadata: season, flood, GSD limits, footprint, clouds",
         reasoning,
+        uses_model=True,
     ),
     Task("legacy_caption", "one of the dataset's own captions (ref_captions), restated", legacy_caption),
     Task("legacy_vqa", "the dataset's own QA (ref_qa) as one multi-turn conversation", legacy_vqa),
@@ -91,7 +95,7 @@ TASKS: dict[str, Task] = {t.name: t for t in _ORDER}
 InstructionTask = Literal[tuple(TASKS)]  # type: ignore[valid-type]  # the sources YAML `instructions:` keys
 RENAMED: dict[str, str] = {"object_count": "vqa_count"}  # old name -> new: a sources file naming one fails
 SKIP_REASONS: dict[str, str] = {
-    "no_caption": "no ok final caption for the image (a dataset's own captions are `legacy_caption`'s)",
+    "no_caption": "no ok final caption for the image and no caption of its own dataset (ref_captions)",
     "no_labels": "the record has no labels",
     "no_objects": "the record has no objects",
     "no_usable_boxes": "no object box can be placed in the image (no image size, empty or outside it), or "
@@ -109,4 +113,14 @@ SKIP_REASONS: dict[str, str] = {
     "duplicate_pair": "a (question, answer) pair repeats another conversation of the image",
     "no_ref_captions": "the record has no captions of its own dataset (ref_captions)",
     "no_ref_qa": "the record has no question-answer pairs of its own dataset (ref_qa)",
+    "llm_unusable": "the model call gave no usable answer: transport error, refusal, truncation, filter, or "
+    "an answer that does not parse or fit the schema (`error` holds the status and why)",
+    "llm_wrong_count": "the model's answer states a count the record's objects contradict",
+    "llm_wrong_absence": "the model's answer calls absent a class the record has, or present one it lacks",
+    "llm_boxes": "the model's answer writes coordinates, or drops or adds a <boxes> marker (boxes come "
+    "from the record only)",
+    "budget_exhausted": "not sent: the request's reserved cost would exceed RS_ASSETS_LLM_BUDGET_USD",
+    "dry_run": "not sent: RS_ASSETS_LLM_DRY_RUN, tokens and cost are estimated in the metadata",
+    "pending": "submitted to the Batch API, no answer yet (the next run collects it)",
 }
+MODEL_TASKS: tuple[str, ...] = tuple(t.name for t in _ORDER if t.uses_model)

@@ -73,20 +73,24 @@ def _prices(var: str, raw: str) -> dict[str, Price]:
     return {**DEFAULT_PRICES, **extra}
 
 
+BATCH_INSTRUCTIONS = "instructions"  # the instruction_sets model calls (instruction_backend: llm)
+
+
 def _batch(var: str, raw: str) -> frozenset[str]:
-    """`gaia,mpgi` (or `all`) sends those model strategies through the Batch API."""
+    """`gaia,mpgi,instructions` (or `all`) sends those model strategies, and the instruction_sets model
+    calls, through the Batch API."""
     from rs_assets.lib.captions.strategies import MODEL_STRATEGIES  # late: strategies import settings
 
+    names = (*MODEL_STRATEGIES, BATCH_INSTRUCTIONS)
     value = raw.strip().lower()
     if value in ("", "0", "false", "no", "off"):
         return frozenset()
     if value in ("1", "true", "yes", "on", "all"):
-        return frozenset(MODEL_STRATEGIES)
+        return frozenset(names)
     chosen = frozenset(p.strip() for p in value.split(",") if p.strip())
-    if not chosen <= set(MODEL_STRATEGIES):
-        unknown = ", ".join(sorted(chosen - set(MODEL_STRATEGIES)))
-        known = ", ".join(MODEL_STRATEGIES)
-        raise SettingsError(f"{var}: unknown strategies {unknown}; model strategies: {known}")
+    if not chosen <= set(names):
+        unknown = ", ".join(sorted(chosen - set(names)))
+        raise SettingsError(f"{var}: unknown strategies {unknown}; batchable: {', '.join(names)}")
     return chosen
 
 
@@ -112,7 +116,9 @@ ENV: dict[str, EnvSetting] = {
     "max_retries": EnvSetting("RS_ASSETS_LLM_RETRIES", _number(int, 0), "retries per request"),
     "backoff_base_s": EnvSetting("RS_ASSETS_LLM_BACKOFF_S", _number(float, 0), "first retry delay"),
     "prices": EnvSetting("RS_ASSETS_LLM_PRICES", _prices, "JSON price table added to the defaults"),
-    "batch": EnvSetting("RS_ASSETS_LLM_BATCH", _batch, "strategies sent through the Batch API, or `all`"),
+    "batch": EnvSetting(
+        "RS_ASSETS_LLM_BATCH", _batch, "strategies (and `instructions`) sent through the Batch API, or `all`"
+    ),
     "batch_poll_s": EnvSetting("RS_ASSETS_LLM_BATCH_POLL_S", _number(float, 0, strict=True), "batch poll"),
     "dry_run": EnvSetting("RS_ASSETS_LLM_DRY_RUN", _flag, "estimate tokens and $ without sending"),
     "image_mode": EnvSetting("RS_ASSETS_LLM_IMAGE", _choice("auto", "thumb"), "`auto` original or `thumb`"),
