@@ -213,8 +213,9 @@ def test_captions_rise_to_a_high_advertised_limit_and_explicit_caps_win(
 
     capped = serve(latency=0.01, rpm=10_000, tpm=30_000_000)
     stats, wall = run_captions(monkeypatch, Lake(f"{lake.root}-capped"), capped, 30, rpm=1200.0)
-    assert stats["rpm_limit"] == 1200 and busiest([r.at for r in capped.calls()], 1.0) <= 1.5 * 20
-    assert wall >= 1.0  # 30 calls at 20/s, not the server's 167/s
+    times = [r.at for r in capped.calls()]
+    assert stats["rpm_limit"] == 1200 and wall >= 1.0  # 30 calls at 20/s, not the server's 167/s
+    assert (times[-1] - times[10]) / 19 >= 0.045  # after the burst: one call per 50 ms
 
 
 def test_captions_without_advertised_limits_run_at_the_concurrency(
@@ -224,4 +225,4 @@ def test_captions_without_advertised_limits_run_at_the_concurrency(
     stats, wall = run_captions(monkeypatch, lake, local, 40, concurrency=5)
     assert "rpm_limit" not in stats and "tpm_limit" not in stats
     assert local.state.peak_in_flight == 5
-    assert wall < 0.1 * (40 / 5 + 1) + 1.0  # eight rounds of five plus the probe, with slack
+    assert wall < 40 * 0.1 / 2  # eight rounds of five plus the probe: well under one by one
