@@ -5,8 +5,10 @@ request; the instruction prompt is answered with its fenced reference conversati
 would), POST /v1/files (multipart), POST/GET /v1/batches, GET /v1/files/{id}/content. A scriptable
 fault queue injects 429 + Retry-After, 5xx, slow answers, refusals, malformed JSON, `length`
 truncation, echoes of the caller's API key and raw 200 bodies (a proxy's HTML page), and batches
-can end `failed`, `expired` (half answered) or `cancelled`; every request is recorded so tests can count
-calls and look for leaked secrets.
+can end `failed`, `expired` (half answered) or `cancelled`; every request is recorded (with its arrival
+time) so tests can count calls, measure pacing and look for leaked secrets. With `rpm`/`tpm` set it
+advertises them as OpenAI does (`x-ratelimit-limit/remaining/reset-*`) and answers 429 beyond them over
+the trailing minute; unset, it sends no rate-limit headers at all, like vLLM or Ollama.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # arrival, after the body was read
 
 
 @dataclass
@@ -153,9 +156,14 @@ def answer(body: dict[str, Any], echo: str = "") -> dict[str, Any]:
 @dataclass
 class StubState:
     latency: float = 0.0
+    rpm: float | None = None  # advertised (and enforced) requests per minute; None: no headers
+    tpm: float | None = None  # advertised tokens per minute (counted from the answers' usage)
     batch_polls: int = 0  # GETs a batch answers `in_progress` before it ends
     batch_end: str = "completed"  # or `failed` (no answers), `expired` (first half answered), `cancelled`
     faults: deque[Fault] = field(default_factory=deque)
+    in_flight: int = 0  # chat completions being worked on (arrived, not yet answered)
+    peak_in_flight: int = 0
+    used: list[tuple[float, int]] = field(default_factory=list)  # (time, tokens) of answered chats
     requests: list[Recorded] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -220,7 +228,13 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             fault = state.faults.popleft() if state.faults else Fault()
+            state.in_flight += 1
+            state.peak_in_flight = max(state.peak_in_flight, state.in_flight)
+        if fault.status is None and self._over_limit():
+            fault = Fault(status=429, retry_after=1.0)
         time.sleep(state.latency + fault.sleep)
+        with state.lock:  # before answering: the client cannot start its next call before this
+            state.in_flight -= 1
         key = self.headers.get("Authorization", "").removeprefix("Bearer ")
         echo = f" {fault.echo(key)}" if fault.echo else ""
         if fault.status is not None:
@@ -241,16 +255,32 @@ class Handler(BaseHTTPRequestHandler):
             message["content"] = '{"captions": ["unterminated'
         if fault.finish_reason:
             result["choices"][0]["finish_reason"] = fault.finish_reason
-        self._send(
-            200,
-            result,
-            {
-                "x-ratelimit-remaining-requests": "9999",
-                "x-ratelimit-remaining-tokens": "9999999",
-                "x-ratelimit-reset-requests": "1ms",
-                "x-ratelimit-reset-tokens": "1ms",
-            },
-        )
+        self._send(200, result, self._rate_headers(result["usage"]["total_tokens"]))
+
+    def _rate_headers(self, tokens: int) -> dict[str, str]:
+        """OpenAI's headers for the trailing minute (this answer's tokens included)."""
+        state = self.server.state
+        headers: dict[str, str] = {}
+        with state.lock:
+            state.used.append((time.monotonic(), tokens))
+            recent = [(t, n) for t, n in state.used if t > time.monotonic() - 60]
+        for kind, limit, used in (
+            ("requests", state.rpm, len(recent)),
+            ("tokens", state.tpm, sum(n for _, n in recent)),
+        ):
+            if limit is not None:
+                headers[f"x-ratelimit-limit-{kind}"] = f"{limit:g}"
+                headers[f"x-ratelimit-remaining-{kind}"] = f"{max(limit - used, 0):g}"
+                headers[f"x-ratelimit-reset-{kind}"] = f"{max(used, 1) * 60 / limit:.3f}s"
+        return headers
+
+    def _over_limit(self) -> bool:
+        state = self.server.state
+        if state.rpm is None:
+            return False
+        with state.lock:
+            sent = sum(1 for r in state.requests if r.path == self.path and r.at > time.monotonic() - 60)
+        return sent > state.rpm
 
     def _upload(self, body: bytes) -> None:
         head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
@@ -329,10 +359,11 @@ def _end_batch(batch: dict[str, Any], status: str) -> None:
 
 class StubServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # listen backlog: many clients connect at once
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, rpm: float | None = None, tpm: float | None = None) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
-        self.state = StubState(latency=latency)
+        self.state = StubState(latency=latency, rpm=rpm, tpm=tpm)
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

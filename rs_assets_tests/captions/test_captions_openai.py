@@ -15,7 +15,6 @@ import pytest
 from rs_assets.lib.captions.engine import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.batch import chunk_lines
-from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
 from rs_assets.lib.llm.redact import MASK, key_redactor
 from rs_assets.lib.llm.settings import LLMSettings, Price
 from rs_assets.lib.retry_after import retry_after_headers, retry_after_s
@@ -256,21 +255,6 @@ def test_dry_run_sends_nothing(stub: StubServer, lake: Lake) -> None:
     result = caption_partition(records, STRATEGIES, lake, settings(dry_run=True))
     assert stub.state.requests == [] and result.stats["est_calls"] == 2 * 7
     assert result.stats["est_cost_usd"] > 0 and result.stats["cost_usd"] == 0
-
-
-def test_rate_limit_headers_tighten_the_buckets() -> None:
-    assert parse_duration("6m0s") == 360 and parse_duration("20ms") == pytest.approx(0.02)
-    assert parse_duration("1h2m3.5s") == pytest.approx(3723.5) and parse_duration(None) is None
-    limiter = RateLimiter(rpm=600, tpm=100_000)
-    limiter.observe(
-        {
-            "x-ratelimit-remaining-requests": "3",
-            "x-ratelimit-remaining-tokens": "500",
-            "x-ratelimit-reset-tokens": "2s",
-        }
-    )
-    assert limiter.requests.level <= 3.1 and limiter.tokens.level <= 600
-    assert limiter.tokens.wait_for(1500) > 0.5
 
 
 def test_batch_mode_round_trip_and_resume(stub: StubServer, lake: Lake) -> None:

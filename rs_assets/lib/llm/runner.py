@@ -150,15 +150,13 @@ class Runner:
         return completion
 
     async def _send(self, request: LLMRequest, backend: Backend) -> Completion:
-        """Retries transient errors with backoff honouring Retry-After; the limiter paces every attempt."""
+        """Retries transient errors with backoff honouring Retry-After. The limiter paces every attempt
+        inside its concurrency slot, so the moment it admits a request is the moment it is sent."""
         s = self.settings
         for attempt in range(s.max_retries + 1):
-            if backend.paced:
-                await self.limiter.acquire(request.admission_tokens())
             try:
                 async with self.slots:
-                    self.stats["attempts"] += 1
-                    completion = await backend.complete(request)
+                    completion = await self._attempt(request, backend)
             except TransientError as exc:
                 if attempt == s.max_retries:
                     raise
@@ -168,9 +166,23 @@ class Runner:
                 delay = backoff_delay(attempt, s.backoff_base_s, s.backoff_max_s, exc.retry_after)
                 await asyncio.sleep(delay)
                 continue
-            self.limiter.observe(completion.headers)
             return completion
         raise AssertionError("unreachable")
+
+    async def _attempt(self, request: LLMRequest, backend: Backend) -> Completion:
+        """One call; a paced backend's answer teaches the limiter its headers, a failure frees its slot."""
+        if not backend.paced:
+            self.stats["attempts"] += 1
+            return await backend.complete(request)
+        await self.limiter.acquire(request.admission_tokens())
+        self.stats["attempts"] += 1
+        try:
+            completion = await backend.complete(request)
+        except BaseException:
+            self.limiter.release()
+            raise
+        self.limiter.observe(completion.headers)
+        return completion
 
     async def _estimate(self, request: LLMRequest, parse: Parser, *, batch: bool) -> Outcome:
         """Dry run: price what would be sent; an offline stand-in answer lets later stages be estimated."""
@@ -229,4 +241,5 @@ class Runner:
         if self.settings.budget_usd is not None:
             out["budget_usd"] = self.settings.budget_usd
         out["budget_exhausted"] = self.budget.exhausted
+        out.update(self.limiter.in_force())
         return out

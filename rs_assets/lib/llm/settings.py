@@ -110,8 +110,8 @@ ENV: dict[str, EnvSetting] = {
     "text_model": EnvSetting("RS_ASSETS_TEXT_MODEL", lambda v, r: r.strip(), "text model (openai)"),
     "budget_usd": EnvSetting("RS_ASSETS_LLM_BUDGET_USD", _number(float, 0), "hard cap in USD per run"),
     "concurrency": EnvSetting("RS_ASSETS_LLM_CONCURRENCY", _number(int, 1), "requests in flight"),
-    "rpm": EnvSetting("RS_ASSETS_LLM_RPM", _number(float, 0, strict=True), "requests per minute"),
-    "tpm": EnvSetting("RS_ASSETS_LLM_TPM", _number(float, 0, strict=True), "tokens per minute"),
+    "rpm": EnvSetting("RS_ASSETS_LLM_RPM", _number(float, 0, strict=True), "cap on requests per minute"),
+    "tpm": EnvSetting("RS_ASSETS_LLM_TPM", _number(float, 0, strict=True), "cap on tokens per minute"),
     "timeout_s": EnvSetting("RS_ASSETS_LLM_TIMEOUT_S", _number(float, 0, strict=True), "per request"),
     "max_retries": EnvSetting("RS_ASSETS_LLM_RETRIES", _number(int, 0), "retries per request"),
     "backoff_base_s": EnvSetting("RS_ASSETS_LLM_BACKOFF_S", _number(float, 0), "first retry delay"),
@@ -134,9 +134,9 @@ class LLMSettings:
     vision_model: str = LOCAL_MODEL
     text_model: str = LOCAL_MODEL
     budget_usd: float | None = None
-    concurrency: int = 16
-    rpm: float = 500.0
-    tpm: float = 200_000.0
+    concurrency: int = 64  # 64 calls of 200 ms in flight: 320/s, above a 10,000 RPM tier's 167/s
+    rpm: float | None = None  # caps; unset: the limits the server advertises (ratelimit.py)
+    tpm: float | None = None
     timeout_s: float = 60.0
     max_retries: int = 5
     backoff_base_s: float = 1.0
