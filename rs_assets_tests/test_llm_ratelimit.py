@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rs_assets.lib.captions import caption_partition
+from rs_assets.lib.captions.engine import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
 from rs_assets.lib.llm.settings import LLMSettings
