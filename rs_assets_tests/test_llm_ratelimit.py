@@ -199,16 +199,15 @@ def test_captions_stay_within_an_advertised_limit_over_short_windows(
     times = [r.at for r in server.calls()]
     assert len(times) == 40 and stats["retries"] == 0  # no 429 from the server's own count
     assert busiest(times, 2.0) <= 30
-    assert stats["rpm_limit"] == 600 and 3.0 <= wall <= 8  # paced at ~10/s, not bursted nor starved
+    assert stats["rpm_limit"] == 600 and wall >= 3.0  # paced at ~10/s, not bursted (speed: make bench)
 
 
 def test_captions_rise_to_a_high_advertised_limit_and_explicit_caps_win(
     monkeypatch: pytest.MonkeyPatch, lake: Lake, serve: Any
 ) -> None:
     fast = serve(latency=0.2, rpm=10_000, tpm=30_000_000)
-    stats, wall = run_captions(monkeypatch, lake, fast, 60)
+    stats, _ = run_captions(monkeypatch, lake, fast, 60)
     assert stats["rpm_limit"] == 10_000 and stats["tpm_limit"] == 30_000_000  # above the old 500 / 200k
-    assert wall < 60 * 0.2 / 5  # 60 calls of 200 ms: at least 5x faster than one by one
     assert fast.state.peak_in_flight > 16  # the old default concurrency
 
     capped = serve(latency=0.01, rpm=10_000, tpm=30_000_000)
@@ -222,7 +221,6 @@ def test_captions_without_advertised_limits_run_at_the_concurrency(
     monkeypatch: pytest.MonkeyPatch, lake: Lake, serve: Any
 ) -> None:
     local = serve(latency=0.1)  # vLLM / Ollama: no x-ratelimit headers at all
-    stats, wall = run_captions(monkeypatch, lake, local, 40, concurrency=5)
+    stats, _ = run_captions(monkeypatch, lake, local, 40, concurrency=5)
     assert "rpm_limit" not in stats and "tpm_limit" not in stats
     assert local.state.peak_in_flight == 5
-    assert wall < 40 * 0.1 / 2  # eight rounds of five plus the probe: well under one by one
