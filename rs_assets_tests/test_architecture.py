@@ -107,7 +107,7 @@ def test_tests_mirror_the_stage_layout() -> None:
     """A stage's tests live in `rs_assets_tests/<stage>/`, named like its `lib/<stage>/` package."""
     tests = REPO / "rs_assets_tests"
     folders = {p.name for p in tests.iterdir() if p.is_dir() and any(p.glob("test_*.py"))}
-    stages = {s.name for s in STAGES}
+    stages = set(STAGES)
     assert folders and folders <= stages, folders - stages
     assert all((REPO / "rs_assets" / "lib" / name).is_dir() for name in folders)
     assert all((tests / name / "__init__.py").is_file() for name in folders)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,8 +25,27 @@ def geo_cell(lat: float | None, lon: float | None, deg: float = GEO_CELL_DEG) ->
     """`N37E121`-style label of the `deg`-degree cell containing (lat, lon); None without coordinates."""
     if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    row, col = math.floor(lat / deg), math.floor(lon / deg)
+    return _cell_label(math.floor(lat / deg), math.floor(lon / deg), deg)
+
+
+def _cell_label(row: int, col: int, deg: float) -> str:
     return f"{'N' if row >= 0 else 'S'}{abs(row) * deg:g}{'E' if col >= 0 else 'W'}{abs(col) * deg:g}"
+
+
+def geo_cells(
+    lat: pa.Array | pa.ChunkedArray, lon: pa.Array | pa.ChunkedArray, deg: float = GEO_CELL_DEG
+) -> pa.Array:
+    """`geo_cell` of every (lat, lon) pair, vectorised: cell indices with numpy, one label per distinct
+    cell (a few thousand at most, against millions of rows), spread back by index."""
+    la = pc.fill_null(pc.cast(lat, pa.float64()), math.nan).to_numpy(zero_copy_only=False)
+    lo = pc.fill_null(pc.cast(lon, pa.float64()), math.nan).to_numpy(zero_copy_only=False)
+    known = np.isfinite(la) & np.isfinite(lo)
+    cells = np.stack([np.floor(la[known] / deg), np.floor(lo[known] / deg)], axis=1)
+    distinct, index = np.unique(cells, axis=0, return_inverse=True)
+    labels = np.array([_cell_label(int(r), int(c), deg) for r, c in distinct] or [""], dtype=object)
+    out = np.full(len(la), None, dtype=object)
+    out[known] = labels[index.reshape(-1)] if len(index) else []
+    return pa.array(out, pa.string())
 
 
 def assign_split(cluster_id: str, cell: str | None) -> str:
