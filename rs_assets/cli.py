@@ -25,10 +25,12 @@ def demo_partitions() -> list[str]:
 
 
 def run_demo() -> int:
-    """Materialise every demo partition, then release + warehouse, into $DAGSTER_HOME's instance."""
+    """Materialise every demo partition in backfill order (pool, clusters once, the per-partition stages,
+    release + warehouse) into $DAGSTER_HOME's instance."""
     import dagster as dg
 
     from rs_assets.definitions import defs as load_defs
+    from rs_assets.defs.jobs import in_backfill_order, job_name
     from rs_assets.lib.warehouse.catalog import connect
 
     if not os.environ.get("DAGSTER_HOME"):
@@ -38,19 +40,11 @@ def run_demo() -> int:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the UI keeps every event
     started = time.monotonic()
     with dg.DagsterInstance.get() as instance:
-        for key in demo_partitions():
-            result = defs.resolve_job_def("partition_job").execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False, run_config=quiet
-            )
-            print(f"partition {key}: {'ok' if result.success else 'FAILED'}")
+        runs = in_backfill_order(defs, instance, demo_partitions(), raise_on_error=False, run_config=quiet)
+        for job, key, result in runs:
+            print(f"{job_name(job)} {key or '(all partitions)'}: {'ok' if result.success else 'FAILED'}")
             if not result.success:
                 return 1
-        result = defs.resolve_job_def("publish_job").execute_in_process(
-            instance=instance, raise_on_error=False, run_config=quiet
-        )
-        print(f"release + warehouse: {'ok' if result.success else 'FAILED'}")
-        if not result.success:
-            return 1
     conn = connect()
     print(f"\nDone in {time.monotonic() - started:.1f}s. Rows per asset (catalog {settings.catalog_path()}):")
     for view in (s.name for s in table_stages()):

@@ -13,20 +13,16 @@ import dagster as dg
 
 
 def run_partitions(instance: dg.DagsterInstance, keys: Iterable[str], publish: bool = True) -> list:
-    """partition_job for each key, then publish_job; returns the results (all asserted successful)."""
+    """The graph for `keys` in backfill order (pool_job per key, clusters_job once, partition_job per
+    key, then publish_job unless `publish` is False); returns the results (all asserted successful)."""
     from rs_assets.definitions import defs
+    from rs_assets.defs.jobs import in_backfill_order
 
-    loaded = defs()
     results = []
-    for key in keys:
-        result = loaded.resolve_job_def("partition_job").execute_in_process(
-            partition_key=key, instance=instance
-        )
-        assert result.success, key
-        results.append(result)
-    if publish:
-        result = loaded.resolve_job_def("publish_job").execute_in_process(instance=instance)
-        assert result.success
+    for job, key, result in in_backfill_order(defs(), instance, keys):
+        if job == "publish" and not publish:
+            break
+        assert result.success, (job, key)
         results.append(result)
     return results
 

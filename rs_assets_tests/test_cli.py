@@ -33,7 +33,8 @@ def test_demo_then_sql_and_estimate(tmp_path: Path) -> None:
         env.pop(name, None)  # the bundled demo, offline
     demo = _cli("demo", env=env)
     assert demo.returncode == 0, demo.stderr[-3000:]
-    assert "release + warehouse: ok" in demo.stdout
+    assert "publish_job (all partitions): ok" in demo.stdout
+    assert demo.stdout.count("clusters_job") == 1  # once, not once per partition
     rows = {
         line.split()[0]: int(line.split()[1])
         for line in demo.stdout.splitlines()
@@ -43,7 +44,7 @@ def test_demo_then_sql_and_estimate(tmp_path: Path) -> None:
     # the runs are in the instance `make ui` reads, with their check results
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         runs = instance.get_runs()
-        assert len(runs) == 4 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        assert len(runs) == 3 + 1 + 3 + 1 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     funnel = _cli("sql", "sql/queries/drop_reason_funnel.sql", env=env)
     assert funnel.returncode == 0 and "(kept)" in funnel.stdout and "decode_error" in funnel.stdout
     estimate = _cli("estimate", "demo_synthetic|2020", env=env)

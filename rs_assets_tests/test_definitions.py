@@ -46,6 +46,7 @@ def shape() -> dict:
         "assets": assets,
         "jobs": {j.name: sorted(k.to_user_string() for k in j.selection.resolve(graph)) for j in graph_jobs},
         "schedules": {s.name: {"cron": s.cron_schedule, "job": s.job_name} for s in loaded.schedules or []},
+        "sensors": {s.name: str(s.default_status.value) for s in loaded.sensors or []},
         "resources": sorted(loaded.resources or {}),
     }
 

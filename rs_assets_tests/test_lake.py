@@ -90,7 +90,7 @@ def test_a_corrupt_upstream_partition_fails_the_downstream_asset_naming_it(rs_ho
     with dg.instance_for_test() as instance:
         pool = (
             defs()
-            .resolve_job_def("partition_job")
+            .resolve_job_def("pool_job")
             .execute_in_process(
                 partition_key="tiny_synthetic|2020",
                 instance=instance,

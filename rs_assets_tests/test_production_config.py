@@ -61,14 +61,14 @@ def test_production_instance_on_postgres_and_s3(
         assert instance.run_monitoring_settings == shipped
         results = run_partitions(instance, ["tiny_synthetic|2020"], publish=False)
         assert failed_checks(results) == []
-        run_id = results[0].run_id
+        run_ids = [r.run_id for r in results]  # pool_job, clusters_job, partition_job
     with psycopg2.connect(host="127.0.0.1", port=5432, user="postgres", dbname=pg_database) as conn:
         cur = conn.cursor()
-        cur.execute("SELECT status FROM runs WHERE run_id = %s", (run_id,))
-        assert cur.fetchone() == ("SUCCESS",)
+        cur.execute("SELECT status FROM runs WHERE run_id = ANY(%s)", (run_ids,))
+        assert cur.fetchall() == [("SUCCESS",)] * 3
         cur.execute(
-            "SELECT count(*) FROM event_logs WHERE run_id = %s"
+            "SELECT count(*) FROM event_logs WHERE run_id = ANY(%s)"
             " AND dagster_event_type = 'ASSET_MATERIALIZATION'",
-            (run_id,),
+            (run_ids,),
         )
-        assert cur.fetchone()[0] == 7  # the seven per-partition stages in one run
+        assert cur.fetchone()[0] == 7  # the six per-partition stages and image_clusters, once each

@@ -1,6 +1,6 @@
 """A run worker killed with SIGKILL while it holds the `image_clusters` pool slot must not freeze the pool:
 with the shipped dagster.yaml, the real `dagster-daemon` (run monitoring) frees the dead run's slot and the
-next partition_job run succeeds."""
+next clusters_job run succeeds."""
 
 from __future__ import annotations
 
@@ -22,11 +22,8 @@ from dagster._core.test_utils import InProcessTestWorkspaceLoadTarget
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
 
-from rs_assets.defs.project import load_project
-
 REPO = Path(__file__).parents[1]
 POOL = "image_clusters"
-KEY = dg.MultiPartitionKey({"source": "tiny_synthetic", "year": "2020"})
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 T = TypeVar("T")
 
@@ -134,11 +131,12 @@ def submit(
     assets: list[str] | None = None,
     run_config: dict | None = None,
 ) -> str:
-    """Queue a partition_job run for KEY, as the UI's launchpad does; the daemon dequeues and launches it."""
+    """Queue a clusters_job run (image_clusters, the pool's only user), as the UI's launchpad does; the
+    daemon dequeues and launches it."""
     location = workspace.get_code_location("rs_assets")
     repo = location.get_repository("__repository__")
     selection = {dg.AssetKey(a) for a in assets} if assets else None
-    job = location.get_job(JobSubsetSelector("rs_assets", repo.name, "partition_job", None, selection))
+    job = location.get_job(JobSubsetSelector("rs_assets", repo.name, "clusters_job", None, selection))
     plan = location.get_execution_plan(
         job, run_config or {}, step_keys_to_execute=None, known_state=None, instance=instance
     )
@@ -152,7 +150,7 @@ def submit(
         status=None,
         root_run_id=None,
         parent_run_id=None,
-        tags={**job.tags, **load_project().partitions.get_tags_for_partition_key(KEY)},
+        tags=dict(job.tags),
         job_snapshot=job.job_snapshot,
         execution_plan_snapshot=plan.execution_plan_snapshot,
         parent_job_snapshot=job.parent_job_snapshot,
@@ -205,7 +203,7 @@ def test_run_killed_holding_the_pool_slot_does_not_freeze_the_pool(
         os.kill(victim, signal.SIGKILL)
     assert first in holders(instance)  # died holding the slot: SIGKILL runs no cleanup
 
-    second = submit(instance, workspace, run_config=IN_PROCESS)  # the whole partition_job, in one process
+    second = submit(instance, workspace, run_config=IN_PROCESS)  # the whole clusters_job, in one process
     killed = wait_for(f"run {first} to be marked finished", lambda: finished(instance, first), 30)
     assert killed.status == dg.DagsterRunStatus.FAILURE
     done = wait_for(f"run {second} to finish (pool {POOL} frozen?)", lambda: finished(instance, second), 120)

@@ -1,31 +1,65 @@
-"""Jobs and schedules, selected from the stage registry: one run per partition for every per-partition
-stage, one for the globals that publish."""
+"""Jobs and schedules, selected from the stage registry (`Stage.job`), one per step of a backfill:
+`pool_job` per partition, `clusters_job` once, `partition_job` per partition, `publish_job` once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
-from rs_assets.lib.stages import stages_in_job
+from rs_assets.lib.stages import JOBS, stage, stages_in_job
+
+DESCRIPTIONS = {
+    "pool": "raw_scrape and filtered_pool of one source x year (the pool image_clusters reads).",
+    "clusters": "image_clusters over the kept images of every partition, once per batch of pool updates.",
+    "partition": "The per-partition stages that read image_clusters (captions ... benchmark_splits) for "
+    "one source x year; image_clusters must have run after the partition's pool.",
+    "publish": "Export the release bundles and rebuild the DuckDB catalog.",
+}
+
+
+def job_name(job: str) -> str:
+    return f"{job}_job"
+
+
+def _partitioned(job: str) -> bool:
+    return stage(stages_in_job(job)[0]).partitioned
+
+
+def in_backfill_order(
+    defs: dg.Definitions, instance: dg.DagsterInstance, keys: Iterable[str], **execute: Any
+) -> Iterator[tuple[str, str | None, dg.ExecuteInProcessResult]]:
+    """Run the graph for `keys` in process as an asset backfill would: `pool_job` for every key,
+    `clusters_job` once, `partition_job` for every key, `publish_job` once. Yields (job, key, result)
+    as each run ends; the caller stops on a failure. `execute` goes to `execute_in_process`."""
+    keys = list(keys)
+    for job in JOBS:
+        for key in keys if _partitioned(job) else [None]:
+            result = defs.resolve_job_def(job_name(job)).execute_in_process(
+                instance=instance, partition_key=key, **execute
+            )
+            yield job, key, result
 
 
 def build(project: Project) -> dg.Definitions:
-    partition_job = dg.define_asset_job(
-        "partition_job",
-        selection=stages_in_job("partition"),
-        partitions_def=project.partitions,
-        description="All per-partition stages of one source x year in one run (image_clusters, global, is "
-        "refreshed in the same run so captions see every partition's duplicates).",
-    )
-    publish_job = dg.define_asset_job(
-        "publish_job",
-        selection=stages_in_job("publish"),
-        description="Export the release bundles and rebuild the DuckDB catalog.",
-    )
+    jobs = {
+        job: dg.define_asset_job(
+            job_name(job),
+            selection=stages_in_job(job),
+            partitions_def=project.partitions if _partitioned(job) else None,
+            description=DESCRIPTIONS[job],
+        )
+        for job in JOBS
+    }
 
     @dg.schedule(
-        job=partition_job,
+        job=jobs["pool"],
         cron_schedule="0 3 * * *",
         default_status=dg.DefaultScheduleStatus.STOPPED,
-        description="Daily refresh of every source's current-year partition (new articles, pairs).",
+        description="Daily scrape of every source's current-year partition (new articles, pairs); the "
+        "automation sensor then rebuilds image_clusters, that year's later stages, release and warehouse.",
     )
     def refresh_newest_year(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
         year = str(context.scheduled_execution_time.year)
@@ -37,7 +71,7 @@ def build(project: Project) -> dg.Definitions:
             for s in project.sources
         ]
 
-    return dg.Definitions(jobs=[partition_job, publish_job], schedules=[refresh_newest_year])
+    return dg.Definitions(jobs=list(jobs.values()), schedules=[refresh_newest_year])
 
 
 @dg.definitions

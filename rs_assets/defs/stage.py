@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rs_assets import __version__
+from rs_assets.defs.automation import condition_for
 from rs_assets.defs.project import Project
 from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.expectations import validate_table
@@ -74,9 +75,10 @@ def stage_asset(
     **asset_args: Any,
 ) -> Any:
     """The asset of a registered stage (named after the function): its partitions, group, description
-    and contract checks come from the stage registry; its `code_version` from the source and prompt
-    files it runs (`lib/code_versions.py`), and each materialisation's data version from the content
-    hash `write_partition` computed."""
+    and contract checks come from the stage registry, its automation condition from its job
+    (`defs/automation.py`); its `code_version` from the source and prompt files it runs
+    (`lib/code_versions.py`), and each materialisation's data version from the content hash
+    `write_partition` computed."""
 
     def wrap(fn: Any) -> dg.AssetsDefinition:
         spec = stage(fn.__name__)
@@ -94,6 +96,7 @@ def stage_asset(
             kinds=kinds,
             description=spec.description,
             code_version=code_version(spec.name),
+            automation_condition=condition_for(spec),
             **asset_args,
         )(run)
 
@@ -239,7 +242,8 @@ def read_global(lake: Lake, asset: str) -> pa.Table:
     """A global asset's table; a clear failure naming what to materialise when it is missing."""
     key = table_key(asset)
     if not lake.has(key):
-        raise dg.Failure(f"{asset} was never materialised ({lake.uri(key)}): run partition_job first")
+        job = f"{stage(asset).job}_job"
+        raise dg.Failure(f"{asset} was never materialised ({lake.uri(key)}): run {job} (or a backfill) first")
     return lake.read_table(key)
 
 

@@ -15,6 +15,10 @@ from typing import Any, Literal
 import pyarrow as pa
 
 Rule = tuple[str, dict[str, Any]]  # (great-expectations class name, kwargs)
+Job = Literal["pool", "clusters", "partition", "publish"]
+# The runs that materialise the graph, in the order a backfill runs them: the pool of every partition,
+# the global clusters once, the per-partition stages that read the clusters, the global publishers.
+JOBS: tuple[Job, ...] = ("pool", "clusters", "partition", "publish")
 
 
 @dataclass(frozen=True)
@@ -31,14 +35,15 @@ class Stage:
     `columns` are the contract (DESIGN 6b: tests, views and analysts rely on them); `extra` are the
     columns its writer adds beyond it (documented, but free to grow). `vocabularies` map a column to its
     codes and their meaning (`status`, `drop_reason`...): the GE suite checks values against them and the
-    card documents them. `job` says which run materialises it. `derived_from` names the upstream
-    columns an id or key column is computed from (shown as column lineage in the UI).
+    card documents them. `job` says which run materialises it (`JOBS`, in backfill order).
+    `derived_from` names the upstream columns an id or key column is computed from (shown as column
+    lineage in the UI).
     """
 
     name: str
     description: str
     partitioned: bool
-    job: Literal["partition", "publish"]
+    job: Job
     columns: tuple[Column, ...] = ()
     extra: tuple[Column, ...] = ()
     keys: tuple[str, ...] = ()

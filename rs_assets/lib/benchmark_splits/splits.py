@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,8 +25,30 @@ def geo_cell(lat: float | None, lon: float | None, deg: float = GEO_CELL_DEG) ->
     """`N37E121`-style label of the `deg`-degree cell containing (lat, lon); None without coordinates."""
     if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
         return None
-    row, col = math.floor(lat / deg), math.floor(lon / deg)
-    return f"{'N' if row >= 0 else 'S'}{abs(row) * deg:g}{'E' if col >= 0 else 'W'}{abs(col) * deg:g}"
+    return _half(math.floor(lat / deg), "NS", deg) + _half(math.floor(lon / deg), "EW", deg)
+
+
+def _half(index: int, signs: str, deg: float) -> str:
+    return f"{signs[0] if index >= 0 else signs[1]}{abs(index) * deg:g}"
+
+
+def geo_cells(
+    lat: pa.Array | pa.ChunkedArray, lon: pa.Array | pa.ChunkedArray, deg: float = GEO_CELL_DEG
+) -> pa.Array:
+    """`geo_cell` of every (lat, lon) pair, vectorised: cell indices with numpy, each distinct latitude
+    row and longitude column labelled once (hundreds, against millions of rows), joined by index."""
+    la = pc.fill_null(pc.cast(lat, pa.float64()), math.nan).to_numpy(zero_copy_only=False)
+    lo = pc.fill_null(pc.cast(lon, pa.float64()), math.nan).to_numpy(zero_copy_only=False)
+    known = np.isfinite(la) & np.isfinite(lo)
+    halves = []
+    for values, signs in ((la, "NS"), (lo, "EW")):
+        distinct, index = np.unique(np.floor(values[known] / deg), return_inverse=True)
+        labels = pa.array([_half(int(v), signs, deg) for v in distinct], pa.string())
+        halves.append(labels.take(pa.array(index.reshape(-1), pa.int64())))
+    joined = pc.binary_join_element_wise(*halves, "")
+    positions = np.full(len(la), -1, np.int64)
+    positions[known] = np.arange(int(known.sum()))
+    return joined.take(pa.array(positions, pa.int64(), mask=~known))
 
 
 def assign_split(cluster_id: str, cell: str | None) -> str:

@@ -10,7 +10,7 @@ FILTERED_POOL = Stage(
     description="Decode validity, bomb guard, geometry, blank tiles, text and RS relevance: one decision "
     "per raw row. Duplicates are kept here; image_clusters decides them globally.",
     partitioned=True,
-    job="partition",
+    job="pool",
     columns=(
         Column("record_id", pa.string(), "the raw_scrape row decided"),
         Column("image_id", pa.string(), "sha256 of the image bytes"),

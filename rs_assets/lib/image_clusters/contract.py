@@ -9,7 +9,7 @@ IMAGE_CLUSTERS = Stage(
     description="Exact (sha256) and near (pHash Hamming) duplicates over ALL pool partitions; a pure "
     "function of the set of kept images, whatever the materialisation order.",
     partitioned=False,
-    job="partition",
+    job="clusters",
     columns=(
         Column("image_id", pa.string(), "sha256 of the image bytes"),
         Column("cluster_id", pa.string(), "smallest image_id of the near-duplicate cluster"),

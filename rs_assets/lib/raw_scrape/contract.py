@@ -28,7 +28,7 @@ RAW_SCRAPE = Stage(
     name="raw_scrape",
     description="Every attempted item (ok or failed with status/error); images stored content-addressed.",
     partitioned=True,
-    job="partition",
+    job="pool",
     columns=(
         Column("record_id", pa.string(), "stable hash of (source, native id or URL)"),
         Column("source", pa.string(), "source name from the sources YAML"),
