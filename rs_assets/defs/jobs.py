@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import dagster as dg
@@ -29,13 +29,18 @@ def _partitioned(job: str) -> bool:
 
 
 def in_backfill_order(
-    defs: dg.Definitions, instance: dg.DagsterInstance, keys: Iterable[str], **execute: Any
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    keys: Iterable[str],
+    jobs: Sequence[str] = JOBS,
+    **execute: Any,
 ) -> Iterator[tuple[str, str | None, dg.ExecuteInProcessResult]]:
     """Run the graph for `keys` in process as an asset backfill would: `pool_job` for every key,
-    `clusters_job` once, `partition_job` for every key, `publish_job` once. Yields (job, key, result)
-    as each run ends; the caller stops on a failure. `execute` goes to `execute_in_process`."""
+    `clusters_job` once, `partition_job` for every key, `publish_job` once (or only `jobs`, in that
+    order). Yields (job, key, result) as each run ends; the caller stops on a failure. `execute` goes
+    to `execute_in_process`."""
     keys = list(keys)
-    for job in JOBS:
+    for job in (j for j in JOBS if j in jobs):
         for key in keys if _partitioned(job) else [None]:
             result = defs.resolve_job_def(job_name(job)).execute_in_process(
                 instance=instance, partition_key=key, **execute

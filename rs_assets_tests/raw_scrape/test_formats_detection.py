@@ -641,6 +641,7 @@ def peak(path):
     sampler.join()
     return max(top[0], rss())
 
+peak(sys.argv[4])  # a small file first: lazy imports and SQLite's first pages are not the parse's
 base = rss()
 print(peak(sys.argv[2]) - base, peak(sys.argv[3]) - base)
 """
@@ -667,9 +668,10 @@ def test_coco_memory_stays_flat_as_the_file_grows(tmp_path: Path) -> None:
     chunk, one element, one insert batch and SQLite's cache, reused by the second parse."""
     first = _coco_file(tmp_path / "first.json", 6000, 8)  # ~6 MB: past the fixed buffers and caches
     second = _coco_file(tmp_path / "second.json", 12000, 8)
+    warm = _coco_file(tmp_path / "warm.json", 50, 8)
     (tmp_path / "images").mkdir()
     out = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, str(tmp_path / "images"), str(first), str(second)],
+        [sys.executable, "-c", MEMORY_PROBE, str(tmp_path / "images"), str(first), str(second), str(warm)],
         capture_output=True,
         text=True,
         timeout=120,
