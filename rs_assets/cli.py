@@ -55,7 +55,8 @@ Next:
   make ui                                   # Dagster UI on http://127.0.0.1:3000 (runs, checks, metadata)
   .venv/bin/rs-assets sql sql/queries/drop_reason_funnel.sql
   .venv/bin/duckdb -readonly {settings.catalog_path()} -c "FROM lineage LIMIT 3"
-  ls {settings.lake_root()}/release/latest  # LLaVA, open_clip, HF Parquet, WebDataset, Karpathy, card""")
+  ls {settings.lake_root()}/release/latest  # LLaVA, open_clip, HF Parquet, WebDataset, Karpathy, card
+  open {settings.lake_root()}/release/latest/report.html  # the dataset report (offline HTML)""")
     return 0
 
 
