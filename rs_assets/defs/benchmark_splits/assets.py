@@ -14,6 +14,7 @@ from rs_assets.defs.stage import (
     write_partition,
 )
 from rs_assets.lib.benchmark_splits.splits import split_rows
+from rs_assets.lib.selection import unclustered_images
 from rs_assets.lib.stages import from_rows
 
 
@@ -22,9 +23,8 @@ def build(project: Project) -> dg.AssetsDefinition:
     def benchmark_splits(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         source, year, cfg = project.partition(context)
         store = lake.lake()
-        kept = read_partition(store, "filtered_pool", source, year, ["record_id", "image_id", "kept"]).filter(
-            pc.field("kept")
-        )
+        pool = read_partition(store, "filtered_pool", source, year, ["record_id", "image_id", "kept"])
+        kept = pool.filter(pc.field("kept"))
         kept_ids = set(kept["record_id"].to_pylist())
         clusters = read_global(store, "image_clusters")
         table = from_rows("benchmark_splits", split_rows(clusters, kept_ids))
@@ -34,7 +34,7 @@ def build(project: Project) -> dg.AssetsDefinition:
         # every kept record represents its image here, or its image (same bytes) is represented by
         # another record: a recorded outcome, not a loss. A kept image unknown to image_clusters is.
         elsewhere = len(kept_ids - set(table["record_id"].to_pylist()))
-        stale = len(set(kept["image_id"].to_pylist()) - set(clusters["image_id"].to_pylist()))
+        stale = len(unclustered_images(pool, clusters))
         return dg.MaterializeResult(
             metadata={
                 **metadata,

@@ -7,9 +7,9 @@ from rs_assets.defs.resources import LakeResource, LLMResource
 from rs_assets.defs.stage import (
     contract_results,
     counts,
+    current_clusters,
     funnel_metadata,
     llm_metadata,
-    read_global,
     read_partition,
     stage_asset,
     write_partition,
@@ -30,7 +30,7 @@ def build(project: Project) -> dg.AssetsDefinition:
         source, year, cfg = project.partition(context)
         store = lake.lake()
         raw = read_partition(store, "raw_scrape", source, year)
-        records = canonical_records(raw, read_global(store, "image_clusters"))
+        records = canonical_records(raw, current_clusters(store, source, year))
         caps = read_partition(
             store, "captions", source, year, ["caption_id", "image_id", "strategy", "text", "status"]
         )
