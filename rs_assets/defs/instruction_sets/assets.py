@@ -39,7 +39,7 @@ def build(project: Project) -> dg.AssetsDefinition:
             raw.select(["objects", "labels", "gsd_m", "width", "height"]).to_pylist()
         )
         model = cfg.instruction_backend == "llm"
-        settings = llm.settings()
+        settings = llm.settings() if model else None  # the template path reads no LLM variable
         result = instruction_partition(
             records.to_pylist(),
             caps.to_pylist(),
@@ -52,7 +52,7 @@ def build(project: Project) -> dg.AssetsDefinition:
             log=context.log,
         )
         table = from_rows("instruction_sets", result.rows)
-        config = {"source": cfg.model_dump(mode="json"), "llm": settings.fingerprint()} if model else cfg
+        config = {"source": cfg.model_dump(mode="json"), "llm": settings.fingerprint()} if settings else cfg
         metadata = write_partition(
             context, store, "instruction_sets", table, source=source, year=year, config=config
         )
