@@ -1,6 +1,8 @@
 """raw_scrape: one row per attempted item of a source x year, image bytes content-addressed. A web
 partition keeps the records of earlier runs its feed no longer lists (`merge_rows`)."""
 
+from typing import Any
+
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
@@ -21,7 +23,7 @@ from rs_assets.lib.raw_scrape.sharded import SHARDED_KINDS, Scraped, drop_shards
 from rs_assets.lib.stages import from_rows
 
 
-def scrape_local(source: str, cfg: object, year: int, store: Lake) -> Scraped:
+def scrape_local(source: str, cfg: Any, year: int, store: Lake) -> Scraped:
     """This run's rows in this process: the connector's items stored as they come."""
     rows, new_images, bytes_in = [], 0, 0
     for item in fetch_items(source, cfg, year, store):
