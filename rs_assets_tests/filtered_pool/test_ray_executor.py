@@ -3,7 +3,6 @@ give the same table as the local executor; a rerun skips finished shards."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -18,15 +17,6 @@ from rs_assets.lib.lake import Lake, table_key
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 pytestmark = pytest.mark.xdist_group("ray")
 KEY = "demo_synthetic|2020"
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 def materialize(root: Path, executor: ExecutorResource, selection: list[str] | None = None) -> dict:
