@@ -112,6 +112,8 @@ def test_whole_graph_backfill_builds_image_clusters_once(workspace: WorkspacePro
         return sorted(r.partition_key or "" for r in records)
 
     assert len(materialised("image_clusters")) == 1  # the bound is "at most twice"
+    (record,) = instance.fetch_materializations(dg.AssetKey("image_clusters"), limit=2).records
+    assert record.asset_materialization.metadata["clustering"].value == "full"  # nothing to extend yet
     for asset in ("raw_scrape", "filtered_pool", "captions", "caption_scores", "instruction_sets"):
         assert materialised(asset) == sorted(KEYS), asset
     assert materialised("benchmark_splits") == sorted(KEYS)
