@@ -4,6 +4,8 @@
    whole pool (today's order) against once per partition over the pool so far (the former
    partition_job, which rebuilt the global clusters in every run). Per-partition cost must stay flat.
 2. 1M kept images: clustering, and geo cells columnar vs the former row loop, in the same run.
+3. Incremental clustering at 1M and 5M hashes: one new partition (4,000 images) matched against the
+   last table (`extend_clusters`) vs the full rebuild of the same pool (results asserted equal).
 
 Run: `python -m rs_assets_tests.bench.bench_backfill [--quick]`.
 """
@@ -16,7 +18,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from rs_assets.lib.image_clusters.clusters import cluster_images
+from rs_assets.lib.image_clusters.clusters import cluster_images, extend_clusters
 from rs_assets.lib.image_clusters.tables import with_geo_cells
 from rs_assets_tests.image_clusters.test_geo_cells import reference
 
@@ -87,10 +89,29 @@ def bench_step(n: int) -> None:
     )
 
 
+def bench_incremental(n: int, new: int = 4000) -> None:
+    rows = kept_pool(n, seed=2).drop_columns(["lat", "lon"])
+    previous = cluster_images(rows.slice(0, n - new), threshold=8)
+    started = time.perf_counter()
+    full = cluster_images(rows, threshold=8)
+    full_s = time.perf_counter() - started
+    started = time.perf_counter()
+    extended = extend_clusters(rows, previous, threshold=8)
+    inc_s = time.perf_counter() - started
+    assert extended is not None and extended.equals(full)
+    print(
+        f"[incremental] {n:,} hashes, {new:,} new: full rebuild {full_s:.1f} s vs extend the last table "
+        f"{inc_s:.1f} s -> {full_s / inc_s:.1f}x",
+        flush=True,
+    )
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     bench_backfill_cost([2, 4, 8] if quick else [4, 8, 16, 32], 1000 if quick else 4000)
     bench_step(100_000 if quick else 1_000_000)
+    for n in [100_000] if quick else [1_000_000, 5_000_000]:
+        bench_incremental(n)
 
 
 if __name__ == "__main__":

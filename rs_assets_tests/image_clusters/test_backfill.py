@@ -105,3 +105,7 @@ def test_automation_rebuilds_the_globals_once_per_batch(six_partitions: dg.Defin
         # clusters first, release + warehouse on a later tick, once clusters had materialised
         assert ticks[:2] == [["image_clusters"], ["release", "warehouse"]] and not any(ticks[2:]), ticks
         assert materialisations(instance, "image_clusters") == 2
+        # the rebuild extended the last table (the pool only changed by re-running unchanged partitions)
+        records = instance.fetch_materializations(dg.AssetKey("image_clusters"), limit=2).records
+        modes = [r.asset_materialization.metadata["clustering"].value for r in records]
+        assert modes == ["incremental", "full"], modes

@@ -210,6 +210,13 @@ def _representatives(rows: pa.Table) -> pa.Table:
     return ordered.filter(pa.array(first))
 
 
+def _hash_columns(images: pa.Table) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """(phash as uint64 column, has-hash mask, phash as numpy with 0 for missing)."""
+    column = images["phash"].cast(pa.uint64())
+    has_hash = pc.is_valid(column).to_numpy(zero_copy_only=False)
+    return column, has_hash, column.fill_null(0).to_numpy(zero_copy_only=False).astype(np.uint64)
+
+
 def cluster_images(rows: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
     """image_clusters rows for the kept pool rows of all partitions; independent of input row order.
 
@@ -221,17 +228,150 @@ def cluster_images(rows: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Tab
         return OUTPUT_SCHEMA.empty_table()
     images = _representatives(rows)
     n = images.num_rows
-    phash_col = images["phash"].cast(pa.uint64())
-    has_hash = pc.is_valid(phash_col).to_numpy(zero_copy_only=False)
-    phash = phash_col.fill_null(0).to_numpy(zero_copy_only=False).astype(np.uint64)
-
+    _, has_hash, phash = _hash_columns(images)
     uniq, inverse = np.unique(phash[has_hash], return_inverse=True)
     ui, uj = near_pairs(uniq, threshold)
     hash_label = components(uniq.size, ui, uj)
     node = np.arange(n, dtype=np.int64)  # hashless images are their own component
     node[has_hash] = n + hash_label[inverse]
-    _, comp = np.unique(node, return_inverse=True)
+    return _cluster_table(images, node)
 
+
+def extend_clusters(
+    rows: pa.Table, previous: pa.Table, threshold: int = DEFAULT_THRESHOLD
+) -> pa.Table | None:
+    """`cluster_images(rows)`, computed by matching only the images `previous` lacks against it.
+
+    `previous` is `cluster_images` (same threshold) of an earlier pool. When each of its images is still
+    in `rows` with the same hash, every pair among them was already joined, so its clusters plus the
+    pairs that touch a new image give exactly the full result's components (and the same table: cluster
+    ids, canonicals and sizes follow from the components alone). Otherwise (an image left the pool, a
+    hash changed) returns None: the caller rebuilds in full.
+    """
+    if rows.num_rows == 0:
+        return None
+    images = _representatives(rows)
+    n = images.num_rows
+    ids = images["image_id"]
+    at = pc.index_in(previous["image_id"], value_set=ids)
+    root = pc.index_in(previous["cluster_id"], value_set=ids)
+    if at.null_count or root.null_count:
+        return None
+    at_np, root_np = at.to_numpy(), root.to_numpy()
+    column, has_hash, phash = _hash_columns(images)
+    if not column.take(at).combine_chunks().equals(previous["phash"].cast(pa.uint64()).combine_chunks()):
+        return None
+    old = np.zeros(n, bool)
+    old[at_np] = True
+    if (~old).sum() > old.sum():  # mostly new: one full pass is cheaper
+        return None
+    edges_i, edges_j = [at_np.astype(np.int64)], [root_np.astype(np.int64)]  # old clusters, as stars
+    old_ix, new_ix = np.flatnonzero(old & has_hash), np.flatnonzero(~old & has_hash)
+    old_uniq, old_first = np.unique(phash[old_ix], return_index=True)
+    new_uniq, new_first, new_inverse = np.unique(phash[new_ix], return_index=True, return_inverse=True)
+    edges_i.append(new_ix)  # identical new hashes: one node
+    edges_j.append(new_ix[new_first][new_inverse])
+    qi, bj = near_pairs_between(new_uniq, old_uniq, threshold)
+    edges_i.append(new_ix[new_first][qi])
+    edges_j.append(old_ix[old_first][bj])
+    ui, uj = near_pairs(new_uniq, threshold)
+    edges_i.append(new_ix[new_first][ui])
+    edges_j.append(new_ix[new_first][uj])
+    return _cluster_table(images, components(n, np.concatenate(edges_i), np.concatenate(edges_j)))
+
+
+def _choose_query_bands(n: int, k: int, t: int) -> int:
+    """Bands for matching `k` queries against `n` hashes: one pass over n per subset of m - t bands plus
+    the expected candidates of its key (k n / 2^bits); keys stay within 24 bits (the lookup table)."""
+    best_m, best_cost = 0, float(k) * n
+    for m in range(t + 1, _BITS + 1):
+        if max(w for _, w in _bands(m)) * (m - t) > 24 or comb(m, t) > 5000:
+            break
+        cost = comb(m, t) * (_SUBSET_OVERHEAD + _PASS_COST * n + k * n / 2.0 ** (_BITS * (m - t) / m))
+        if cost < best_cost:
+            best_m, best_cost = m, cost
+    return best_m
+
+
+def _subset_matches(
+    q_values: list[np.ndarray],
+    b_values: list[np.ndarray],
+    widths: list[int],
+    chosen: tuple[int, ...],
+    queries: np.ndarray,
+    base: np.ndarray,
+    t: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Verified (query, base) pairs agreeing exactly on the bands `chosen`: the base keys are looked up
+    in a table of the query keys (one pass over the base, no sort of it)."""
+    qk = np.zeros(queries.size, np.uint32)
+    bk = np.zeros(base.size, np.uint32)
+    for b in chosen:
+        qk = (qk << np.uint32(widths[b])) | q_values[b]
+        bk = (bk << np.uint32(widths[b])) | b_values[b]
+    table = np.zeros(1 << sum(widths[b] for b in chosen), bool)
+    table[qk] = True
+    hit = np.flatnonzero(table[bk])
+    q_order = np.argsort(qk, kind="stable")
+    sorted_keys = qk[q_order]
+    lo = np.searchsorted(sorted_keys, bk[hit], "left")
+    count = np.searchsorted(sorted_keys, bk[hit], "right") - lo
+    b_idx = np.repeat(hit, count)
+    offset = np.arange(b_idx.size) - np.repeat(np.cumsum(count) - count, count)
+    q_idx = q_order[np.repeat(lo, count) + offset]
+    ok = popcount(queries[q_idx] ^ base[b_idx]) <= t
+    return q_idx[ok], b_idx[ok]
+
+
+def near_pairs_between(
+    queries: np.ndarray, base: np.ndarray, threshold: int, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """All (query index, base index) pairs within `threshold` bits (distance 0 included); exact recall
+    by the same band-subset pigeonhole as `near_pairs`, with fewer, shorter keys: the few queries make
+    candidates cheap, so the cost is the passes over the base."""
+    queries = np.ascontiguousarray(queries, dtype=np.uint64)
+    base = np.ascontiguousarray(base, dtype=np.uint64)
+    empty = np.empty(0, np.int64), np.empty(0, np.int64)
+    if queries.size == 0 or base.size == 0:
+        return empty
+    m = _choose_query_bands(base.size, queries.size, threshold) if threshold > 0 else 0
+    if m == 0:  # brute force (or exact equality at threshold 0)
+        i, j = _brute_between(queries, base, threshold)
+        return i, j
+    bands = _bands(m)
+    widths = [w for _, w in bands]
+    masks = [np.uint64((1 << w) - 1) for w in widths]
+    q_values = [((queries >> np.uint64(s)) & masks[b]).astype(np.uint32) for b, (s, _) in enumerate(bands)]
+    b_values = [((base >> np.uint64(s)) & masks[b]).astype(np.uint32) for b, (s, _) in enumerate(bands)]
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        found = list(
+            pool.map(
+                lambda c: _subset_matches(q_values, b_values, widths, c, queries, base, threshold),
+                combinations(range(m), m - threshold),
+            )
+        )
+    pair = np.unique(
+        np.concatenate([f[0] for f in found]) * base.size + np.concatenate([f[1] for f in found])
+    )
+    return pair // base.size, pair % base.size
+
+
+def _brute_between(
+    queries: np.ndarray, base: np.ndarray, t: int, block: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    out_i, out_j = [], []
+    for start in range(0, queries.size, block):
+        i, j = np.nonzero(popcount(queries[start : start + block, None] ^ base[None, :]) <= t)
+        out_i.append(i + start)
+        out_j.append(j)
+    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
+
+
+def _cluster_table(images: pa.Table, node: np.ndarray) -> pa.Table:
+    """The image_clusters rows of `images` (sorted by image_id) given any component label per image."""
+    n = images.num_rows
+    _, comp = np.unique(node, return_inverse=True)
+    phash_col, has_hash, phash = _hash_columns(images)
     # images are sorted by image_id, so the smallest index of a component names its cluster
     first_member = np.full(comp.max() + 1, n, np.int64)
     np.minimum.at(first_member, comp, np.arange(n))
@@ -266,4 +406,12 @@ def cluster_images(rows: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> pa.Tab
     )
 
 
-__all__ = ["DEFAULT_THRESHOLD", "cluster_images", "components", "near_pairs", "popcount"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "cluster_images",
+    "components",
+    "extend_clusters",
+    "near_pairs",
+    "near_pairs_between",
+    "popcount",
+]

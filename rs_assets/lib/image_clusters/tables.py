@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
@@ -9,6 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rs_assets.lib.benchmark_splits.splits import geo_cells
+from rs_assets.lib.code_versions import code_version
+from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.stages import stage
 
 POOL_COLUMNS = ["record_id", "image_id", "source", "year", "kept", "phash", "width", "height", "lat", "lon"]
@@ -27,6 +30,19 @@ def kept_pool(pool: pa.Table | None, priorities: Mapping[str, int]) -> pa.Table:
     kept = pool.filter(pc.field("kept")).drop_columns(["kept"])
     priority = [priorities.get(s, UNKNOWN_SOURCE_PRIORITY) for s in kept["source"].to_pylist()]
     return kept.append_column("priority", pa.array(priority, pa.int64()))
+
+
+def previous_clusters(lake: Lake, threshold: int) -> pa.Table | None:
+    """The image_clusters table last written (image_id, cluster_id, phash) when it can seed an
+    incremental update: written by this code version at this threshold; None otherwise."""
+    key = table_key("image_clusters")
+    if not lake.has(key):
+        return None
+    table = lake.read_table(key, columns=["image_id", "cluster_id", "phash"])
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+    config = json.loads(meta.get("rs_assets.config", "{}"))
+    same_code = meta.get("rs_assets.code_version") == code_version("image_clusters")
+    return table if same_code and config.get("hamming_threshold") == threshold else None
 
 
 def with_geo_cells(clusters: pa.Table, kept: pa.Table) -> pa.Table:
