@@ -8,6 +8,7 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,3 +89,15 @@ def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     }.items():
         monkeypatch.setenv(name, value)
     return moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[Any]:
+    """One real local Ray instance (2 CPUs) for every Ray test of the session: starting one takes
+    seconds. Mark the modules using it `xdist_group("ray")` so one worker owns it."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
