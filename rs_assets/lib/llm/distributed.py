@@ -27,7 +27,7 @@ from rs_assets.lib.shards import ray_module, shard_key, split
 # wait for the slot it frees (a deadlock once workers x concurrency passed it).
 ACTOR_CONCURRENCY = 100_000
 # The OpenAI SDK's own variables, passed to the tasks (a cluster's workers do not have the run's env)
-CLIENT_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+CLIENT_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL")
 NOT_SUMMED = ("budget_usd", "rpm_limit", "tpm_limit")  # settings and limits, the same in every shard
 # (lake root, result key, shard rows, config, limits actor or None) -> (rows, Runner stats); writes the
 # result under the key when every row is final
