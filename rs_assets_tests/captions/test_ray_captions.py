@@ -24,6 +24,7 @@ from rs_assets_tests.test_llm_ratelimit import busiest
 
 pytestmark = pytest.mark.xdist_group("ray")
 STRATEGIES = ["meta", "gaia", "mpgi"]
+PARTITION = "tiny_synthetic|2020"
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,40 @@ def test_a_budget_holds_across_workers(ray_local: Any, stub: StubServer, tmp_pat
     assert result.stats["budget_exhausted"] and result.stats["budget_exhausted_rows"] > 0
     # a shard with rows waiting for a retry is not kept: the next run asks for them again
     assert len(Lake(str(tmp_path / "b")).list("shards/captions/")) < shards["shards"]
+
+
+def test_the_captions_asset_assembles_the_shards_and_runs_its_checks(ray_local: Any, rs_home: Path) -> None:
+    import dagster as dg
+
+    from rs_assets.definitions import defs
+    from rs_assets.defs.captions.assets import build
+    from rs_assets.defs.jobs import in_backfill_order
+    from rs_assets.defs.project import load_project
+    from rs_assets.defs.resources import ExecutorResource, LakeResource, llm_from_env
+    from rs_assets.lib.lake import table_key
+
+    with dg.instance_for_test() as instance:  # upstream of captions: raw_scrape, filtered_pool, clusters
+        upstream = in_backfill_order(defs(), instance, [PARTITION], ["pool", "clusters"])
+        assert all(r.success for *_, r in upstream)
+    lake = Lake(str(rs_home / "lake"))
+
+    def captions(kind: str) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [build(load_project())],
+            partition_key=PARTITION,
+            resources={
+                "lake": LakeResource(root=lake.root),
+                "llm": llm_from_env(),
+                "executor": ExecutorResource(kind=kind, shard_size=2),
+            },
+        )
+
+    key = table_key("captions", "tiny_synthetic", 2020)
+    assert captions("local").success
+    local = lake.read_table(key)
+    result = captions("ray")
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    meta = result.asset_materializations_for_node("captions")[0].metadata
+    assert meta["executor"].value == "ray" and meta["executor/shards"].value >= 2
+    assert lake.read_table(key).to_pylist() == local.to_pylist()
