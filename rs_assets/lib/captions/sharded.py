@@ -1,6 +1,7 @@
 """captions on the `ray` executor: each shard of the partition's canonical records captioned by a Ray
 task, all tasks under one shared budget and rate limit (`llm/distributed.py`); the same rows, in the
-same order, as `caption_partition` on the whole partition (every caption depends on its record only)."""
+same order, as `caption_partition` on the whole partition (every caption depends on its record only).
+Strategies sent through the Batch API run on the whole partition, as on the local executor."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def caption_partition_sharded(
     """(the partition's caption rows and stats, shard counts). The stats' request numbers are this
     run's: a reused shard sent nothing."""
     check_strategies(strategies, settings)
-    if records.num_rows == 0:
-        return caption_partition([], strategies, lake, settings), {"shards": 0}
+    if records.num_rows == 0 or set(strategies) & settings.batch:
+        # a Batch API run is already one provider-side job per partition: shards would split it and
+        # park a Ray worker per shard for hours of polling
+        return caption_partition(records.to_pylist(), strategies, lake, settings), {"shards": 0}
     fingerprint = {"code": code_version("captions"), "strategies": strategies, "llm": settings.fingerprint()}
     tables, stats, shards = run_llm_shards(
         lake,

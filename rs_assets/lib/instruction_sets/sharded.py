@@ -18,7 +18,7 @@ from rs_assets.lib.instruction_sets.inputs import Vocabulary
 from rs_assets.lib.instruction_sets.llm import InstructionResult, instruction_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.distributed import SharedLimits, in_input_order, run_llm_shards
-from rs_assets.lib.llm.settings import LLMSettings
+from rs_assets.lib.llm.settings import BATCH_INSTRUCTIONS, LLMSettings
 from rs_assets.lib.records import stable_hash
 from rs_assets.lib.stages import from_rows
 
@@ -68,9 +68,18 @@ def instruction_partition_sharded(
 ) -> tuple[InstructionResult, dict[str, int]]:
     """(the partition's rows and stats, shard counts); the stats' request numbers are this run's."""
     check_prices(settings, list(MODEL_STRATEGIES))
-    if records.num_rows == 0:
-        stats = {"backend": settings.backend, "dry_run": settings.dry_run}
-        return InstructionResult([], stats), {"shards": 0}
+    if records.num_rows == 0 or BATCH_INSTRUCTIONS in settings.batch:  # one Batch API job, as captions'
+        whole = instruction_partition(
+            records.to_pylist(),
+            captions,
+            mix,
+            vocabulary,
+            max_per_image,
+            backend="llm",
+            lake=lake,
+            settings=settings,
+        )
+        return whole, {"shards": 0}
     mix_value = dict(mix) if isinstance(mix, Mapping) else list(mix)
     fingerprint = {
         "code": code_version("instruction_sets"),
