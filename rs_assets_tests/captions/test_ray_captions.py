@@ -76,6 +76,11 @@ def test_offline_shards_give_the_local_rows_and_a_rerun_reuses_them(ray_local: A
     again, shards = sharded(tmp_path / "b", records, settings)
     assert shards["shards_reused"] == shards["shards"] and shards["shards_computed"] == 0
     assert again.table.to_pylist() == local.table.to_pylist()
+    lake = Lake(str(tmp_path / "b"))
+    lake.delete(lake.list("shards/captions/")[0])  # as if the run had died before this shard finished
+    resumed, shards = sharded(tmp_path / "b", records, settings)
+    assert (shards["shards_computed"], shards["shards_reused"]) == (1, shards["shards"] - 1)
+    assert resumed.table.to_pylist() == local.table.to_pylist()
 
 
 def test_openai_shards_give_the_local_rows_and_a_rerun_sends_nothing(
