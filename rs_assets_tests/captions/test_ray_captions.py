@@ -19,7 +19,7 @@ from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.ratelimit import BURST_S, PROBE
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets_tests.captions.test_captions_local import caption_records
-from rs_assets_tests.openai_stub_server import StubServer, StubState
+from rs_assets_tests.openai_stub_server import Fault, StubServer, StubState
 from rs_assets_tests.test_llm_ratelimit import busiest
 
 pytestmark = pytest.mark.xdist_group("ray")
@@ -103,20 +103,26 @@ def test_openai_shards_give_the_local_rows_and_a_rerun_sends_nothing(
     assert again.table.to_pylist() == local.table.to_pylist()
 
 
-def test_two_workers_share_one_advertised_rate_and_one_concurrency_budget(
+def test_two_workers_share_one_rate_one_concurrency_budget_and_a_429s_pause(
     ray_local: Any, stub: StubServer, tmp_path: Path
 ) -> None:
     rpm, window = 1200, 2.0  # 20 requests/s; two unshared limiters would send twice that
     stub.state.rpm, stub.state.latency = rpm, 0.05
+    stub.add_faults(*[Fault()] * 24, Fault(status=429, retry_after=1.0))  # mid-run, both workers busy
     records = records_in(tmp_path, 12)
-    result, shards = sharded(tmp_path, records, openai(concurrency=3), shard_size=6)
+    result, shards = sharded(tmp_path, records, openai(concurrency=3, backoff_max_s=2.0), shard_size=6)
     assert shards["shards_computed"] == 2 and result.stats["failed"] == 0
-    times = [r.at for r in stub.calls()]
-    assert len(times) == result.stats["calls"] == 12 * 6
+    calls = stub.calls()
+    times = [r.at for r in calls]
+    assert len(times) == result.stats["calls"] + 1 == 12 * 6 + 1 and result.stats["retries"] == 1
     share = (window + BURST_S) * rpm / 60 + PROBE
     assert busiest(times, window) <= share, (busiest(times, window), share)
     assert stub.state.peak_in_flight <= 3  # one concurrency budget across both workers
-    assert result.stats["rpm_limit"] == rpm and result.stats["retries"] == 0
+    assert result.stats["rpm_limit"] == rpm
+    # the 429 paused everyone: requests already sent arrive within ms, then nobody sends for ~1 s
+    refused = calls[24].at
+    assert not [t for t in times if refused + 0.1 < t < refused + 0.9]
+    assert max(times) > refused + 0.9
 
 
 def test_a_budget_holds_across_workers(ray_local: Any, stub: StubServer, tmp_path: Path) -> None:
@@ -137,34 +143,37 @@ def test_a_budget_holds_across_workers(ray_local: Any, stub: StubServer, tmp_pat
 def test_the_captions_asset_assembles_the_shards_and_runs_its_checks(ray_local: Any, rs_home: Path) -> None:
     import dagster as dg
 
-    from rs_assets.definitions import defs
-    from rs_assets.defs.captions.assets import build
-    from rs_assets.defs.jobs import in_backfill_order
+    from rs_assets.defs.captions.assets import build as build_captions
+    from rs_assets.defs.filtered_pool.assets import build as build_pool
+    from rs_assets.defs.image_clusters.assets import build as build_clusters
     from rs_assets.defs.project import load_project
-    from rs_assets.defs.resources import ExecutorResource, LakeResource, llm_from_env
+    from rs_assets.defs.raw_scrape.assets import build as build_raw
+    from rs_assets.defs.resources import ExecutorResource, LakeResource, PoolResource, llm_from_env
     from rs_assets.lib.lake import table_key
 
-    with dg.instance_for_test() as instance:  # upstream of captions: raw_scrape, filtered_pool, clusters
-        upstream = in_backfill_order(defs(), instance, [PARTITION], ["pool", "clusters"])
-        assert all(r.success for *_, r in upstream)
-    lake = Lake(str(rs_home / "lake"))
+    project, lake = load_project(), Lake(str(rs_home / "lake"))
+
+    def materialize(assets: list[Any], kind: str = "local", key: str | None = PARTITION) -> Any:
+        resources = {
+            "lake": LakeResource(root=lake.root),
+            "llm": llm_from_env(),
+            "pool": PoolResource(workers=1),
+            "executor": ExecutorResource(kind=kind, shard_size=2),
+        }
+        result = dg.materialize(assets, partition_key=key, resources=resources)
+        assert result.success
+        return result
+
+    materialize([build_raw(project), build_pool(project)])  # upstream of captions
+    materialize([build_clusters(project)], key=None)
 
     def captions(kind: str) -> dg.ExecuteInProcessResult:
-        return dg.materialize(
-            [build(load_project())],
-            partition_key=PARTITION,
-            resources={
-                "lake": LakeResource(root=lake.root),
-                "llm": llm_from_env(),
-                "executor": ExecutorResource(kind=kind, shard_size=2),
-            },
-        )
+        return materialize([build_captions(project)], kind)
 
     key = table_key("captions", "tiny_synthetic", 2020)
-    assert captions("local").success
+    captions("local")
     local = lake.read_table(key)
     result = captions("ray")
-    assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())
     meta = result.asset_materializations_for_node("captions")[0].metadata
     assert meta["executor"].value == "ray" and meta["executor/shards"].value >= 2
