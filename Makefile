@@ -8,7 +8,7 @@ export DAGSTER_HOME := $(REPO)/.dagster_home
 export GX_ANALYTICS_ENABLED := false
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo ui test bench lint clean
+.PHONY: install img2dataset demo ui test bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+# img2dataset pins pandas<3 and webdataset<0.3, so it lives in its own venv; the URL-list test runs it
+.venv-img2dataset/bin/img2dataset: deploy/img2dataset.txt
+	$(PY) -m venv .venv-img2dataset
+	.venv-img2dataset/bin/pip install -q -r deploy/img2dataset.txt
+	touch $@
+
+img2dataset: .venv-img2dataset/bin/img2dataset
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

@@ -30,7 +30,8 @@ def run_demo() -> int:
     import dagster as dg
 
     from rs_assets.definitions import defs as load_defs
-    from rs_assets.defs.jobs import in_backfill_order, job_name
+    from rs_assets.defs.jobs import in_backfill_order
+    from rs_assets.lib.stages import job_name
     from rs_assets.lib.warehouse.catalog import connect
 
     if not os.environ.get("DAGSTER_HOME"):

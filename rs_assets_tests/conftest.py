@@ -8,7 +8,6 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -65,6 +64,18 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 @pytest.fixture(scope="session")
+def local_ray() -> Iterator[None]:
+    """One real local Ray instance (2 CPUs) for every `ray` executor test of the session (mark their
+    modules `xdist_group("ray")` so one worker starts it once)."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """moto's S3 server on 127.0.0.1 (another library, s3fs, must reach it over HTTP)."""
     from moto.server import ThreadedMotoServer
@@ -89,15 +100,3 @@ def s3_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     }.items():
         monkeypatch.setenv(name, value)
     return moto_endpoint
-
-
-@pytest.fixture(scope="session")
-def ray_local() -> Iterator[Any]:
-    """One real local Ray instance (2 CPUs) for every Ray test of the session: starting one takes
-    seconds. Mark the modules using it `xdist_group("ray")` so one worker owns it."""
-    ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()

@@ -29,6 +29,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when the request arrived
 
 
 @dataclass

@@ -8,14 +8,22 @@ import io
 import re
 
 import dagster as dg
+import pyarrow.compute as pc
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from rs_assets.lib.captions.strategies import STRATEGIES
 from rs_assets.lib.funnel import Funnel, funnel, job_funnel
+from rs_assets.lib.instruction_sets.tasks import TASKS
 from rs_assets.lib.lake import contact_sheet_key
 from rs_assets.lib.preview import MAX_TILES, Tile, contact_sheet, sheet_size, wrap
 
-pytestmark = pytest.mark.xdist_group("published")  # reads the session's `published` instance and lake
+pytestmark = pytest.mark.xdist_group("published")
+# stages whose unit is an image x a registry entry (captions also holds MpGI's per-perspective rows)
+INTO = {
+    "captions": ("strategy", STRATEGIES),
+    "instruction_sets": ("task", TASKS),
+}  # stages whose unit is an image x this column  # reads the session's `published` instance and lake
 
 
 def metadata(published: dict, asset: str) -> dict:
@@ -44,13 +52,28 @@ def test_contact_sheet_is_in_the_lake_and_inline_in_the_materialisation(publishe
 
 
 def test_funnels_reconcile_for_every_per_partition_stage(published: dict) -> None:
-    for asset in ("raw_scrape", "filtered_pool", "captions", "caption_scores", "instruction_sets", "release"):
+    stages = ("raw_scrape", "filtered_pool", "captions", "caption_scores", "instruction_sets")
+    for asset in (*stages, "benchmark_splits", "release"):
         meta = metadata(published, asset)
         dropped = {k: v.value for k, v in meta.items() if k.startswith("funnel/dropped/")}
         total, kept = meta["funnel/in"].value, meta["funnel/kept"].value
         assert total > 0 and total == kept + sum(dropped.values()), asset
         assert sum(dropped.values()) == meta["funnel/dropped"].value, asset
         assert "| in |" in meta["funnel"].value and f"| {kept} |" in meta["funnel"].value
+    # what entered each stage, counted from the tables (Funnel.total is kept + dropped by construction)
+    lake = published["lake"]
+    tables = {a: lake.read_all(a) for a in (*stages, "benchmark_splits")}
+    pairs = {
+        a: {(r["image_id"], r[k]) for r in tables[a].to_pylist() if r[k] in registry}
+        for a, (k, registry) in INTO.items()
+    }
+    for asset, jobs in pairs.items():
+        images, kinds = {i for i, _ in jobs}, {k for _, k in jobs}
+        assert metadata(published, asset)["funnel/in"].value == len(images) * len(kinds) == len(jobs), asset
+    candidates = set(tables["caption_scores"]["caption_id"].to_pylist())
+    assert metadata(published, "caption_scores")["funnel/in"].value == len(candidates)
+    kept = tables["filtered_pool"].filter(pc.field("kept")).num_rows
+    assert metadata(published, "benchmark_splits")["funnel/in"].value == kept
     pool = metadata(published, "filtered_pool")
     raw = metadata(published, "raw_scrape")
     assert pool["funnel/in"].value == raw["dagster/row_count"].value  # every raw row reaches a decision

@@ -53,9 +53,12 @@ def newest_year_after_clusters() -> dg.AutomationCondition:
         _of("clusters")
     )
     same_partition = AC.any_deps_match(AC.will_be_requested()).allow(_of("partition"))
+    # a rebuild requested this tick (more pool updates landed) would run beside these stages: wait for it
+    rebuilding = AC.any_deps_match(AC.will_be_requested()).allow(_of("clusters"))
     return (
         AC.in_latest_time_window()
         & (clusters_done | same_partition).since_last_handled()
+        & ~rebuilding
         & ~AC.any_deps_missing()
         & _idle()
     ).with_label("newest_year_after_clusters")

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
-from rs_assets.lib.stages import JOBS, stage, stages_in_job
+from rs_assets.lib.stages import JOBS, job_name, stage, stages_in_job
 
 DESCRIPTIONS = {
     "pool": "raw_scrape and filtered_pool of one source x year (the pool image_clusters reads).",
@@ -18,10 +18,6 @@ DESCRIPTIONS = {
     "one source x year; image_clusters must have run after the partition's pool.",
     "publish": "Export the release bundles and rebuild the DuckDB catalog.",
 }
-
-
-def job_name(job: str) -> str:
-    return f"{job}_job"
 
 
 def _partitioned(job: str) -> bool:

@@ -22,7 +22,8 @@ from rs_assets.lib.lake import Lake, contact_sheet_key, content_hash, table_key
 from rs_assets.lib.preview import Tile, contact_sheet
 from rs_assets.lib.raw_scrape.connectors import redact_url
 from rs_assets.lib.records import stable_hash
-from rs_assets.lib.stages import schema_problems, stage
+from rs_assets.lib.selection import unclustered_images
+from rs_assets.lib.stages import job_name, schema_problems, stage
 
 STAGE_GROUP = "rs_dataset"
 
@@ -242,9 +243,24 @@ def read_global(lake: Lake, asset: str) -> pa.Table:
     """A global asset's table; a clear failure naming what to materialise when it is missing."""
     key = table_key(asset)
     if not lake.has(key):
-        job = f"{stage(asset).job}_job"
+        job = job_name(stage(asset).job)
         raise dg.Failure(f"{asset} was never materialised ({lake.uri(key)}): run {job} (or a backfill) first")
     return lake.read_table(key)
+
+
+def current_clusters(lake: Lake, source: str, year: int) -> pa.Table:
+    """image_clusters, refusing to go on when they predate this partition's pool: a stage reading them
+    would leave the newly kept images out without a trace (and bill the rest again when rerun)."""
+    clusters = read_global(lake, "image_clusters")
+    pool = read_partition(lake, "filtered_pool", source, year, ["image_id", "kept"])
+    missing = unclustered_images(pool, clusters)
+    if missing:
+        raise dg.Failure(
+            f"image_clusters is older than filtered_pool {source}|{year}: {len(missing)} kept images are "
+            f"not clustered (e.g. {missing[:3]}); run {job_name(stage('image_clusters').job)} first",
+            metadata={"unclustered_images": len(missing)},
+        )
+    return clusters
 
 
 def contact_sheet_metadata(

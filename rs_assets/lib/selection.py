@@ -24,6 +24,13 @@ def canonical_records(raw: pa.Table, clusters: pa.Table) -> pa.Table:
     )
 
 
+def unclustered_images(pool: pa.Table, clusters: pa.Table) -> list[str]:
+    """Kept images of a partition's pool that image_clusters does not know: clusters were built before
+    this pool (a stage reading them would silently leave these images out)."""
+    kept = pool.filter(pc.field("kept"))["image_id"]
+    return sorted(set(kept.to_pylist()) - set(clusters["image_id"].to_pylist()))
+
+
 def with_coordinates(pool: pa.Table, raw: pa.Table) -> pa.Table:
     """Carry lat/lon onto pool rows so the global clustering can give each cluster a geo cell without
     reading raw partitions."""

@@ -36,9 +36,13 @@ def split(table: pa.Table, shard_size: int) -> list[pa.Table]:
     return [p for p in parts if p.num_rows]
 
 
+def shard_prefix(asset: str, source: str, year: int) -> str:
+    return f"shards/{asset}/source={source}/year={year}/"
+
+
 def shard_key(asset: str, source: str, year: int, rows: pa.Table, fingerprint: Any) -> str:
     digest = stable_hash(asset, fingerprint, rows.to_pylist(), length=24)
-    return f"shards/{asset}/source={source}/year={year}/{digest}.parquet"
+    return f"{shard_prefix(asset, source, year)}{digest}.parquet"
 
 
 def ray_module() -> Any:

@@ -21,6 +21,11 @@ Job = Literal["pool", "clusters", "partition", "publish"]
 JOBS: tuple[Job, ...] = ("pool", "clusters", "partition", "publish")
 
 
+def job_name(job: str) -> str:
+    """The Dagster job that runs a `Stage.job` group."""
+    return f"{job}_job"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

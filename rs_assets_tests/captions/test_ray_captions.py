@@ -64,7 +64,7 @@ def sharded(root: Path, records: pa.Table, settings: LLMSettings, shard_size: in
     return caption_partition_sharded(Lake(str(root)), "demo", 2020, records, STRATEGIES, settings, shard_size)
 
 
-def test_offline_shards_give_the_local_rows_and_a_rerun_reuses_them(ray_local: Any, tmp_path: Path) -> None:
+def test_offline_shards_give_the_local_rows_and_a_rerun_reuses_them(local_ray: None, tmp_path: Path) -> None:
     settings = LLMSettings()
     local = local_run(tmp_path / "a", 8, settings)
     records = records_in(tmp_path / "b", 8)
@@ -84,7 +84,7 @@ def test_offline_shards_give_the_local_rows_and_a_rerun_reuses_them(ray_local: A
 
 
 def test_openai_shards_give_the_local_rows_and_a_rerun_sends_nothing(
-    ray_local: Any, stub: StubServer, tmp_path: Path
+    local_ray: None, stub: StubServer, tmp_path: Path
 ) -> None:
     settings = openai()
     local = local_run(tmp_path / "a", 6, settings)
@@ -104,7 +104,7 @@ def test_openai_shards_give_the_local_rows_and_a_rerun_sends_nothing(
 
 
 def test_two_workers_share_one_rate_one_concurrency_budget_and_a_429s_pause(
-    ray_local: Any, stub: StubServer, tmp_path: Path
+    local_ray: None, stub: StubServer, tmp_path: Path
 ) -> None:
     rpm, window = 1200, 2.0  # 20 requests/s; two unshared limiters would send twice that
     stub.state.rpm, stub.state.latency = rpm, 0.05
@@ -125,7 +125,7 @@ def test_two_workers_share_one_rate_one_concurrency_budget_and_a_429s_pause(
     assert max(times) > refused + 0.9
 
 
-def test_a_budget_holds_across_workers(ray_local: Any, stub: StubServer, tmp_path: Path) -> None:
+def test_a_budget_holds_across_workers(local_ray: None, stub: StubServer, tmp_path: Path) -> None:
     # One record per shard: any one task's work fits the budget, all of it does not; a budget per task
     # or per worker would spend it all, the shared one stops every task at the cap.
     local = local_run(tmp_path / "a", 8, openai())
@@ -140,7 +140,7 @@ def test_a_budget_holds_across_workers(ray_local: Any, stub: StubServer, tmp_pat
     assert len(Lake(str(tmp_path / "b")).list("shards/captions/")) < shards["shards"]
 
 
-def test_the_captions_asset_assembles_the_shards_and_runs_its_checks(ray_local: Any, rs_home: Path) -> None:
+def test_the_captions_asset_assembles_the_shards_and_runs_its_checks(local_ray: None, rs_home: Path) -> None:
     import dagster as dg
 
     from rs_assets.defs.captions.assets import build as build_captions

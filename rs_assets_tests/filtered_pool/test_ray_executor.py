@@ -14,6 +14,7 @@ from rs_assets.defs.raw_scrape.assets import build as build_raw
 from rs_assets.defs.resources import ExecutorResource, LakeResource, PoolResource
 from rs_assets.lib.lake import Lake, table_key
 
+ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")
 pytestmark = pytest.mark.xdist_group("ray")
 KEY = "demo_synthetic|2020"
 
@@ -34,7 +35,7 @@ def materialize(root: Path, executor: ExecutorResource, selection: list[str] | N
     return result.asset_materializations_for_node("filtered_pool")[0].metadata
 
 
-def test_ray_shards_match_the_local_executor_and_resume(ray_local: object, tmp_path: Path) -> None:
+def test_ray_shards_match_the_local_executor_and_resume(local_ray: None, tmp_path: Path) -> None:
     materialize(tmp_path / "local", ExecutorResource(kind="local"))
     meta = materialize(tmp_path / "ray", ExecutorResource(kind="ray", shard_size=7))
     key = table_key("filtered_pool", "demo_synthetic", 2020)

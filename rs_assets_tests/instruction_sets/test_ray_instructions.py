@@ -51,14 +51,14 @@ def run(lake: Lake, records: pa.Table, s: LLMSettings) -> Any:
     return instruction_partition_sharded(lake, "s", 2020, records, [], MIX, VOCAB, None, s, shard_size=2)
 
 
-def test_offline_shards_give_the_local_rows(ray_local: Any, tmp_path: Path) -> None:
+def test_offline_shards_give_the_local_rows(local_ray: None, tmp_path: Path) -> None:
     local, _, result, shards = both(tmp_path, LLMSettings())
     assert shards["shards_computed"] == shards["shards"] >= 2
     assert result.rows == local and {r["status"] for r in local if r["task"] != "vqa_count"} == {"ok"}
 
 
 def test_openai_shards_give_the_local_rows_and_a_rerun_sends_nothing(
-    ray_local: Any, stub: StubServer, tmp_path: Path
+    local_ray: None, stub: StubServer, tmp_path: Path
 ) -> None:
     s = settings()
     local, records, result, shards = both(tmp_path, s)

@@ -8,9 +8,9 @@ from rs_assets.defs.stage import (
     contact_sheet_metadata,
     contract_results,
     counts,
+    current_clusters,
     funnel_metadata,
     llm_metadata,
-    read_global,
     read_partition,
     stage_asset,
     write_partition,
@@ -46,7 +46,7 @@ def build(project: Project) -> dg.AssetsDefinition:
         source, year, cfg = project.partition(context)
         store = lake.lake()
         raw = read_partition(store, "raw_scrape", source, year)
-        records = canonical_records(raw, read_global(store, "image_clusters"))
+        records = canonical_records(raw, current_clusters(store, source, year))
         settings = llm.settings()
         engine = executor.checked()
         if engine.kind == "ray":

@@ -7,9 +7,9 @@ from rs_assets.defs.resources import ExecutorResource, LakeResource, LLMResource
 from rs_assets.defs.stage import (
     contract_results,
     counts,
+    current_clusters,
     funnel_metadata,
     llm_metadata,
-    read_global,
     read_partition,
     stage_asset,
     write_partition,
@@ -34,7 +34,7 @@ def build(project: Project) -> dg.AssetsDefinition:
         source, year, cfg = project.partition(context)
         store = lake.lake()
         raw = read_partition(store, "raw_scrape", source, year)
-        records = canonical_records(raw, read_global(store, "image_clusters"))
+        records = canonical_records(raw, current_clusters(store, source, year))
         caps = read_partition(
             store, "captions", source, year, ["caption_id", "image_id", "strategy", "text", "status"]
         )
@@ -43,10 +43,11 @@ def build(project: Project) -> dg.AssetsDefinition:
             raw.select(["objects", "labels", "gsd_m", "width", "height"]).to_pylist()
         )
         model = cfg.instruction_backend == "llm"
-        settings = llm.settings()
+        settings = llm.settings() if model else None  # the template path reads no LLM variable
         engine = executor.checked()
         shards: dict[str, int] = {}
-        if model and engine.kind == "ray":  # only the model calls are worth shards; templates are quick
+        # only the model calls are worth shards; the templates are quick
+        if settings is not None and engine.kind == "ray":
             result, shards = instruction_partition_sharded(
                 store,
                 source,
@@ -72,7 +73,7 @@ def build(project: Project) -> dg.AssetsDefinition:
                 log=context.log,
             )
         table = from_rows("instruction_sets", result.rows)
-        config = {"source": cfg.model_dump(mode="json"), "llm": settings.fingerprint()} if model else cfg
+        config = {"source": cfg.model_dump(mode="json"), "llm": settings.fingerprint()} if settings else cfg
         metadata = write_partition(
             context, store, "instruction_sets", table, source=source, year=year, config=config
         )

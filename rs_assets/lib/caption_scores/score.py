@@ -25,7 +25,7 @@ from rs_assets.lib.caption_scores.signal import Signal
 from rs_assets.lib.caption_scores.text_quality import text_signals
 from rs_assets.lib.captions.engine import build_runner, check_prices, run_sync
 from rs_assets.lib.captions.facts import record_facts
-from rs_assets.lib.captions.strategies import MODEL_STRATEGIES, PREFERENCE, preference_rank
+from rs_assets.lib.captions.strategies import PREFERENCE, preference_rank
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.runner import Runner
 from rs_assets.lib.llm.settings import LLMSettings
@@ -105,7 +105,7 @@ def _judge(
     """The judge's ratings for every image (one call each, concurrently), or None when it is off."""
     if not source.judge or not per_image:
         return None
-    check_prices(settings, list(MODEL_STRATEGIES))
+    check_prices(settings, [settings.vision_model])
     runner = build_runner(settings, lake, log, answer=judge.offline_answer)
     work = [
         (by_record[c[0]["record_id"]], facts[c[0]["record_id"]], [x["text"] for x in c])

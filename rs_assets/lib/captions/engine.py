@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -47,14 +47,12 @@ def paid(settings: LLMSettings) -> bool:
     return settings.backend != "local" and not settings.dry_run
 
 
-def check_prices(settings: LLMSettings, strategies: list[str]) -> None:
-    """With a budget set, every model of a paid stage must have a price; an unpriced model would reserve
-    and count $0, so the cap could not hold. Raises before any request is sent."""
-    if settings.budget_usd is None or not paid(settings) or not set(strategies) & set(MODEL_STRATEGIES):
+def check_prices(settings: LLMSettings, models: Iterable[str]) -> None:
+    """With a budget set, every model a paid stage calls must have a price; an unpriced model would
+    reserve and count $0, so the cap could not hold. Raises before any request is sent."""
+    if settings.budget_usd is None or not paid(settings):
         return
-    unpriced = sorted(
-        m for m in {settings.vision_model, settings.text_model} if by_model(settings.prices, m) is None
-    )
+    unpriced = sorted(m for m in set(models) if by_model(settings.prices, m) is None)
     if unpriced:
         raise ValueError(
             f"RS_ASSETS_LLM_BUDGET_USD is set but no price is known for model(s) {', '.join(unpriced)}: "
@@ -68,7 +66,8 @@ def check_strategies(strategies: list[str], settings: LLMSettings) -> None:
     unknown = sorted(set(strategies) - set(STRATEGIES))
     if unknown:
         raise ValueError(f"unknown caption strategies: {unknown}")
-    check_prices(settings, list(strategies))
+    if set(strategies) & set(MODEL_STRATEGIES):
+        check_prices(settings, [settings.vision_model, settings.text_model])
 
 
 def build_runner(

@@ -28,7 +28,6 @@ from rs_assets.lib.captions.engine import build_runner, check_prices, run_sync
 from rs_assets.lib.captions.facts import rule_text
 from rs_assets.lib.captions.prompts import load_prompt
 from rs_assets.lib.captions.schemas import expected_count
-from rs_assets.lib.captions.strategies import MODEL_STRATEGIES
 from rs_assets.lib.instruction_sets.boxes import Boxes, Text
 from rs_assets.lib.instruction_sets.build import (
     Planned,
@@ -39,7 +38,7 @@ from rs_assets.lib.instruction_sets.build import (
     validated,
 )
 from rs_assets.lib.instruction_sets.inputs import Pair, TaskInput, Vocabulary, related
-from rs_assets.lib.instruction_sets.tasks import TASKS
+from rs_assets.lib.instruction_sets.tasks import MODEL_TASKS
 from rs_assets.lib.instruction_sets.vqa import absent_classes, present_names
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.request import LLMRequest, Outcome
@@ -285,7 +284,7 @@ async def _phrase_all(runner: Runner, settings: LLMSettings, planned: Planned) -
         (inp, results, name, results[name], Reference.of(results[name].pairs))
         for inp, results in planned
         for name in results
-        if TASKS[name].uses_model and results[name].status == "ok"
+        if name in MODEL_TASKS and results[name].status == "ok"
     ]
     for _ in range(2):
         outcomes = await asyncio.gather(
@@ -330,7 +329,7 @@ def instruction_partition(
         return InstructionResult(instruction_rows(planned), {"backend": "local"})
     if lake is None or settings is None:
         raise ValueError("instruction_backend llm needs the lake and the LLM settings")
-    check_prices(settings, list(MODEL_STRATEGIES))
+    check_prices(settings, [settings.vision_model])
     runner = build_runner(settings, lake, log, answer=offline_answer, limits=limits)
 
     async def run() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import pyarrow as pa
 
 from rs_assets.lib.captions.engine import check_prices, paid
-from rs_assets.lib.captions.strategies import MODEL_STRATEGIES
 from rs_assets.lib.code_versions import code_version
 from rs_assets.lib.instruction_sets.inputs import Vocabulary
 from rs_assets.lib.instruction_sets.llm import InstructionResult, instruction_partition
@@ -67,7 +66,7 @@ def instruction_partition_sharded(
     shard_size: int,
 ) -> tuple[InstructionResult, dict[str, int]]:
     """(the partition's rows and stats, shard counts); the stats' request numbers are this run's."""
-    check_prices(settings, list(MODEL_STRATEGIES))
+    check_prices(settings, [settings.vision_model])
     if records.num_rows == 0 or BATCH_INSTRUCTIONS in settings.batch:  # one Batch API job, as captions'
         whole = instruction_partition(
             records.to_pylist(),

@@ -16,6 +16,7 @@ FILE_FORMATS: dict[str, str] = {
     "webdataset_meta": "the shard's same-name Parquet (img2dataset layout)",
     "webdataset_sizes": "`webdataset/sizes.json`: samples per shard (open_clip reads it)",
     "karpathy_json": "RSICD/UCM-style Karpathy JSON",
+    "url_list": "`urls/<split>.parquet`: url, caption, sample_id, source of web images (for img2dataset)",
     "croissant": "`croissant.json`: Croissant 1.0 metadata with Responsible-AI fields",
     "exclusions": "canonical images held back, with their reason (and overlapped benchmarks)",
     "dataset_card": "this card",

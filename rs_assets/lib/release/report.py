@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,22 +33,20 @@ class ReportData:
     funnels: dict[str, Funnel]  # stage -> its funnel over every partition
     caption_words: list[int]  # words per exported caption
     points: list[tuple[float, float, str]]  # (lon, lat, split) of exported images with coordinates
-    cost: dict[str, dict[str, float]]  # source -> {"calls", "cost_usd"} over captions and caption_scores
+    cost: dict[str, dict[str, float]]  # source -> {"calls", "cost_usd"} over every model-calling stage
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # task -> a few LLaVA records
 
 
-def release_funnel(samples: dict[str, list[dict[str, Any]]], excluded: Sequence[dict[str, Any]]) -> Funnel:
+def release_funnel(exported: int, reasons: Iterable[str]) -> Funnel:
     """Canonical images -> held back per reason -> exported."""
-    exported = sum(len(v) for v in samples.values())
-    return Funnel("canonical_images", exported, dict(sorted(Counter(e["reason"] for e in excluded).items())))
+    return Funnel("canonical_images", exported, dict(sorted(Counter(reasons).items())))
 
 
 def written_release_funnel(lake: Lake, version: str) -> Funnel:
     """`release_funnel` of a written release, from its `samples.parquet` and `excluded.parquet`."""
     index = lake.read_table(f"release/{version}/{RELEASE_FILES['samples'][0]}", ["sample_kind"])
     excluded = lake.read_table(f"release/{version}/excluded.parquet", ["reason"])
-    exported = index["sample_kind"].to_pylist().count("image")
-    return Funnel("canonical_images", exported, dict(sorted(Counter(excluded["reason"].to_pylist()).items())))
+    return release_funnel(index["sample_kind"].to_pylist().count("image"), excluded["reason"].to_pylist())
 
 
 def _lake_funnel(lake: Lake, asset: str, column: str, unit: str, kept: str | None) -> Funnel | None:
@@ -58,7 +56,7 @@ def _lake_funnel(lake: Lake, asset: str, column: str, unit: str, kept: str | Non
 
 def _cost(lake: Lake) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = defaultdict(lambda: {"calls": 0.0, "cost_usd": 0.0})
-    for asset in ("captions", "caption_scores"):
+    for asset in ("captions", "caption_scores", "instruction_sets"):
         table = lake.read_all(asset, columns=["source", "request_hash", "cost_usd"])
         if table is None:
             continue
@@ -93,7 +91,10 @@ def report_data(
         for name, f in (
             ("raw_scrape", _lake_funnel(lake, "raw_scrape", "status", "items", "ok")),
             ("filtered_pool", _lake_funnel(lake, "filtered_pool", "drop_reason", "records", None)),
-            ("release", release_funnel(samples, excluded)),
+            (
+                "release",
+                release_funnel(sum(len(v) for v in samples.values()), (e["reason"] for e in excluded)),
+            ),
         )
         if f is not None
     }
@@ -219,7 +220,7 @@ def map_svg(points: Sequence[tuple[float, float, str]]) -> str:
 
 
 def cost_svg(cost: dict[str, dict[str, float]]) -> str:
-    """Dollars spent per source (captions and the judge), bars with calls in the label."""
+    """Dollars spent per source (every model-calling stage), bars with calls in the label."""
     top = max((c["cost_usd"] for c in cost.values()), default=0.0) or 1.0
     left, bar_w, rh = 160, 400, 22
     parts = []
@@ -302,7 +303,7 @@ conversations shown below. This page is self-contained: it loads nothing from an
 <p class="legend">{len(data.points)} of {images} images have coordinates. {legend}</p>
 {map_svg(data.points)}
 <h2 id="costs">LLM cost per source</h2>
-<p>Total ${total_cost:.4f} (captions and the caption judge; the offline backend costs $0).</p>
+<p>Total ${total_cost:.4f} (captions, the caption judge and model-phrased instructions; offline: $0).</p>
 {cost_svg(data.cost)}
 <h2 id="examples">Examples per task</h2>
 {_examples(data.examples)}

@@ -32,7 +32,7 @@ from rs_assets.lib.raw_scrape.connectors.media import (
     image_format,
     looks_like_markup,
 )
-from rs_assets.lib.raw_scrape.connectors.politeness import Host, bounded_map, noai_directive
+from rs_assets.lib.raw_scrape.connectors.politeness import Pacer, Politeness, bounded_map, noai_directive
 from rs_assets.lib.retry_after import retry_after_s
 from rs_assets.lib.sources import PairsSource, WebSource
 
@@ -68,10 +68,12 @@ class Fetched:
 
 
 class Fetcher:
-    """Thread-safe HTTP GET for one source run; use as a context manager."""
+    """Thread-safe HTTP GET for one source run; use as a context manager. Fetchers given the same
+    `politeness` (default: their own) share per-host pacing, robots answers and the request budget."""
 
-    def __init__(self, source: HttpSource) -> None:
+    def __init__(self, source: HttpSource, politeness: Politeness | None = None) -> None:
         self.source = source
+        self.politeness = politeness or Pacer()
         self.ua_token = source.user_agent.split("/", 1)[0].strip().lower()
         limits = httpx.Limits(max_connections=source.workers, max_keepalive_connections=source.workers)
         self.client = httpx.Client(
@@ -81,11 +83,9 @@ class Fetcher:
             trust_env=False,
         )
         self._lock = threading.Lock()
-        self._hosts: dict[str, Host] = {}
+        self._intervals: dict[str, float] = {}  # host -> seconds between starts (robots Crawl-delay)
         self._refusals: dict[str, tuple[str, str] | None] = {}
         self._robots: dict[str, RobotFileParser] = {}
-        self._robots_locks: dict[str, threading.Lock] = {}
-        self._sent = 0
         self._auth: dict[str, str] = {}  # configured URL (userinfo stripped) -> its Authorization
         for listed in source.listing_urls if isinstance(source, WebSource) else []:
             credentials = userinfo(listed)
@@ -167,59 +167,54 @@ class Fetcher:
         """The origin's robots.txt rules; None when the request cap left them unread."""
         origin = f"{url.scheme}://{url.netloc.decode()}"
         with self._lock:
-            lock = self._robots_locks.setdefault(origin, threading.Lock())
-        with lock:
-            if origin not in self._robots:
-                parser = self._load_robots(origin, url.host)
-                if parser is None:
-                    return None
+            parser = self._robots.get(origin)
+        if parser is None:
+            answer = self.politeness.robots(origin, lambda: self._load_robots(origin))
+            if answer is None:
+                return None
+            parser = self._parse_robots(origin, url.host, answer)
+            with self._lock:
                 self._robots[origin] = parser
-        return self._robots[origin]
+        return parser
 
-    def _load_robots(self, origin: str, host: str) -> RobotFileParser | None:
+    def _load_robots(self, origin: str) -> Fetched | None:
+        result = self.get(f"{origin}/robots.txt", accept="robots")
+        return None if result.status == "request_cap" else result
+
+    def _parse_robots(self, origin: str, host: str, result: Fetched) -> RobotFileParser:
         """RFC 9309: 4xx means no rules; 5xx or unreachable means disallow everything."""
         parser = RobotFileParser(f"{origin}/robots.txt")
-        result = self.get(f"{origin}/robots.txt", accept="robots")
-        if result.status == "request_cap":
-            return None
         if result.status == "ok" and result.content is not None:
             parser.parse(result.content.decode("utf-8", "replace").splitlines())
             delay = parser.crawl_delay(self.source.user_agent)
             if delay:
-                host_state = self._host(host)
-                host_state.interval = max(host_state.interval, float(delay))
+                with self._lock:
+                    self._intervals[host] = max(self._interval(host), float(delay))
         elif result.http_status is not None and 400 <= result.http_status < 500:
             parser.allow_all = True
         else:
             parser.disallow_all = True
         return parser
 
-    def _host(self, host: str) -> Host:
-        with self._lock:
-            if host not in self._hosts:
-                self._hosts[host] = Host(self.source.max_concurrency, 1.0 / self.source.requests_per_second)
-            return self._hosts[host]
+    def _interval(self, host: str) -> float:
+        return self._intervals.get(host, 1.0 / self.source.requests_per_second)
 
     # -- sending ------------------------------------------------------------------------------------
     def _spend(self) -> bool:
         """Count one request against `max_requests_per_run`; False when the run has none left."""
-        with self._lock:
-            cap = self.source.max_requests_per_run
-            if cap is not None and self._sent >= cap:
-                return False
-            self._sent += 1
-            return True
+        cap = self.source.max_requests_per_run
+        return cap is None or self.politeness.spend(cap)
 
     def _capped(self, url: str) -> Fetched:
         cap = self.source.max_requests_per_run
         return Fetched(url, "request_cap", error=f"max_requests_per_run {cap} reached; requested next run")
 
     def _attempts(self, url: str, accept: Accept, headers: dict[str, str]) -> Fetched:
-        host = self._host(httpx.URL(url).host)
+        host = httpx.URL(url).host
         for attempt in range(self.source.retries + 1):
             if not self._spend():
                 return self._capped(url)
-            with host.slot():
+            with self.politeness.slot(host, self.source.max_concurrency, self._interval(host)):
                 result = self._once(url, accept, headers)
             retryable = result.status in ("timeout", "connection_error") or result.http_status in RETRY_HTTP
             if not retryable or attempt == self.source.retries:

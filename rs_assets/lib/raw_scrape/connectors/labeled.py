@@ -24,7 +24,7 @@ import dataclasses
 import json
 import os
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -306,22 +306,49 @@ def labeled_item(source: LabeledSource, year: int, row: dict[str, Any]) -> RawIt
     )
 
 
-def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> Iterator[RawItem]:
-    """Every image of `year` with its annotations; `url` is the path relative to the image root."""
-    auto = source.format == "auto" and not source.index
-    if auto:
-        try:
-            source, _ = FORMATS["auto"].load().resolve(name, source)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"source {name!r}: {exc}") from None
+def resolve_format(name: str, source: LabeledSource) -> tuple[LabeledSource, bool]:
+    """`source` with `format: auto` replaced by the format its files call for, and whether it was auto."""
+    if source.format != "auto" or source.index:
+        return source, False
+    try:
+        return FORMATS["auto"].load().resolve(name, source)[0], True
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"source {name!r}: {exc}") from None
+
+
+def labeled_items(name: str, source: LabeledSource, year: int, auto: bool) -> Iterator[RawItem]:
+    """Metadata records of `year` (resolved `source`), nothing read yet; a path listed twice once."""
+    root = image_root(source)
+    fmt = FORMATS["index" if source.index else source.format].load()
+
+    def head(rel: str) -> BinaryIO | None:
+        return open_file(root, rel, source.max_bytes)
+
+    seen: set[str] = set()
+    try:
+        for row in fmt.rows(source):
+            item = (
+                bad_row_item(row, year, source.default_year)
+                if isinstance(row, BadRow)
+                else labeled_item(source, year, dated_row(row, source.sensor, head))
+            )
+            if item is not None and item.native_id not in seen:
+                seen.add(item.native_id)
+                if auto:
+                    item.extra["auto_format"] = source.format
+                yield item
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"source {name!r}: {exc}") from None
+
+
+def reader(source: LabeledSource) -> Callable[[RawItem], RawItem]:
+    """A record completed with its file's bytes and georeference, then the format's `fit` (resolved
+    `source`); thread-safe, rebuilt from `source` alone in a Ray worker."""
     root = image_root(source)
     is_s3 = root.startswith("s3://")
     root_path = Path(root).expanduser().resolve()
     fmt = FORMATS["index" if source.index else source.format].load()
     custom, fit = getattr(fmt, "read", None), getattr(fmt, "fit", None)
-
-    def head(rel: str) -> BinaryIO | None:
-        return open_file(root, rel, source.max_bytes)
 
     def read(item: RawItem) -> RawItem:
         if item.status == "ok":
@@ -338,22 +365,10 @@ def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> It
                 item = georeferenced(item, content)
         return fit(item) if fit else item
 
-    def items() -> Iterator[RawItem]:
-        seen: set[str] = set()
-        try:
-            rows = fmt.rows(source)
-            for row in rows:
-                item = (
-                    bad_row_item(row, year, source.default_year)
-                    if isinstance(row, BadRow)
-                    else labeled_item(source, year, dated_row(row, source.sensor, head))
-                )
-                if item is not None and item.native_id not in seen:
-                    seen.add(item.native_id)
-                    if auto:
-                        item.extra["auto_format"] = source.format
-                    yield item
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"source {name!r}: {exc}") from None
+    return read
 
-    yield from bounded_map(read, items(), READ_WORKERS)
+
+def fetch_labeled(name: str, source: LabeledSource, year: int, lake: Lake) -> Iterator[RawItem]:
+    """Every image of `year` with its annotations; `url` is the path relative to the image root."""
+    source, auto = resolve_format(name, source)
+    yield from bounded_map(reader(source), labeled_items(name, source, year, auto), READ_WORKERS)

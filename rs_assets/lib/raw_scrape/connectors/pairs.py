@@ -15,7 +15,7 @@ from rs_assets.lib.lake import Lake
 from rs_assets.lib.raw_scrape.connectors.common import canonical_url, item_year, parse_datetime, row_latlon
 from rs_assets.lib.raw_scrape.connectors.files import BadRow, bad_row_item, read_rows
 from rs_assets.lib.raw_scrape.connectors.http import Fetcher
-from rs_assets.lib.raw_scrape.connectors.state import HttpState, attach_image
+from rs_assets.lib.raw_scrape.connectors.state import HttpState, completed
 from rs_assets.lib.records import RawItem, stable_hash
 from rs_assets.lib.sources import PairsSource
 
@@ -66,21 +66,22 @@ def pair_item(
     return item
 
 
-def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterator[RawItem]:
-    """Every row of `year`: prefilter decisions at once, downloads concurrently; duplicates once."""
+def pair_items(source: PairsSource, year: int) -> Iterator[RawItem]:
+    """Every row's record of `year` before any download (prefilter decided); duplicates once."""
     keywords = keyword_matcher(source)
+    seen: set[str] = set()
+    for row in read_rows(source.path):
+        item = (
+            bad_row_item(row, year, source.default_year)
+            if isinstance(row, BadRow)
+            else pair_item(source, row, year, keywords)
+        )
+        if item is not None and item.native_id not in seen:
+            seen.add(item.native_id)
+            yield item
 
-    def items() -> Iterator[RawItem]:
-        seen: set[str] = set()
-        for row in read_rows(source.path):
-            item = (
-                bad_row_item(row, year, source.default_year)
-                if isinstance(row, BadRow)
-                else pair_item(source, row, year, keywords)
-            )
-            if item is not None and item.native_id not in seen:
-                seen.add(item.native_id)
-                yield item
 
+def fetch_pairs(name: str, source: PairsSource, year: int, lake: Lake) -> Iterator[RawItem]:
+    """Every row of `year`: prefilter decisions at once, downloads concurrently."""
     with Fetcher(source) as fetcher, HttpState(lake, name, year) as state:
-        yield from fetcher.map(lambda i: attach_image(fetcher, state, i) if i.status == "ok" else i, items())
+        yield from fetcher.map(lambda i: completed(fetcher, state, i), pair_items(source, year))

@@ -1,4 +1,5 @@
-"""Politeness primitives: bounded parallel maps, per-host pacing, and robots' `noai` directives."""
+"""Politeness primitives: bounded parallel maps, per-host pacing shared by a run's fetchers, and robots'
+`noai` directives."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
-from typing import TypeVar
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -65,3 +66,53 @@ class Host:
                 self.next_start = start + self.interval
             time.sleep(max(0.0, start - now))
             yield
+
+
+class Politeness(Protocol):
+    """What every fetcher of one run shares, so N fetchers never send N times a host's allowance:
+    per-host pacing and concurrency, robots.txt answers (loaded once), the `max_requests_per_run`
+    budget. `Pacer` shares it in one process; the `ray` executor's actor (`raw_scrape/sharded.py`)
+    across workers."""
+
+    def slot(self, host: str, concurrency: int, interval: float) -> AbstractContextManager[None]: ...
+
+    def spend(self, cap: int) -> bool: ...
+
+    def robots(self, origin: str, load: Callable[[], R | None]) -> R | None: ...
+
+
+class Pacer:
+    """In-process `Politeness`: one `Host` per host name; a crawl delay only ever lengthens its interval."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[str, Host] = {}
+        self._robots: dict[str, object] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+        self._sent = 0
+
+    def slot(self, host: str, concurrency: int, interval: float) -> AbstractContextManager[None]:
+        with self._lock:
+            state = self._hosts.setdefault(host, Host(concurrency, interval))
+            state.interval = max(state.interval, interval)
+        return state.slot()
+
+    def spend(self, cap: int) -> bool:
+        """Count one request against `cap`; False when none is left."""
+        with self._lock:
+            if self._sent >= cap:
+                return False
+            self._sent += 1
+            return True
+
+    def robots(self, origin: str, load: Callable[[], R | None]) -> R | None:
+        """`load()`'s answer for `origin`, called once (concurrent callers wait); None is not kept."""
+        with self._lock:
+            lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with lock:
+            if origin not in self._robots:
+                answer = load()
+                if answer is None:
+                    return None
+                self._robots[origin] = answer
+            return self._robots[origin]  # type: ignore[return-value]

@@ -80,6 +80,12 @@ class HttpState:
         if due:
             self.save()
 
+    def merge(self, entries: dict[str, dict[str, Any]]) -> None:
+        """Add what other fetchers of the partition learned (the `ray` executor's shards)."""
+        with self._lock:
+            self.entries.update(entries)
+            self._unsaved += len(entries)
+
     def save(self) -> None:
         with self._lock:
             if not self._unsaved:
@@ -139,3 +145,13 @@ def attach_image(fetcher: Fetcher, state: HttpState, item: RawItem) -> RawItem:
         fetched_at=result.fetched_at,
         extra=extra,
     )
+
+
+def needs_fetch(item: RawItem) -> bool:
+    """Whether a discovered record still waits for its image (every other record is final)."""
+    return item.status == "ok" and item.url is not None
+
+
+def completed(fetcher: Fetcher, state: HttpState, item: RawItem) -> RawItem:
+    """`item` with its image attached when it waits for one, else unchanged."""
+    return attach_image(fetcher, state, item) if needs_fetch(item) else item

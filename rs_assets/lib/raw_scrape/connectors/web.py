@@ -17,7 +17,7 @@ from rs_assets.lib.raw_scrape.connectors.article import parse_article
 from rs_assets.lib.raw_scrape.connectors.common import canonical_url, item_year, parse_datetime, redact_url
 from rs_assets.lib.raw_scrape.connectors.discover import Entry, discover
 from rs_assets.lib.raw_scrape.connectors.http import Fetched, Fetcher
-from rs_assets.lib.raw_scrape.connectors.state import HttpState, attach_image, fetch_page
+from rs_assets.lib.raw_scrape.connectors.state import HttpState, attach_image, fetch_page, needs_fetch
 from rs_assets.lib.records import RawItem
 from rs_assets.lib.sources import WebSource
 
@@ -90,20 +90,26 @@ def page_items(
     return records
 
 
-def fetch_web(name: str, source: WebSource, year: int, lake: Lake) -> Iterator[RawItem]:
-    """Every record of `source` dated `year`; an article listed twice is one record set."""
-    with Fetcher(source) as fetcher, HttpState(lake, name, year) as state:
-        entries = [e for e in discover(source, fetcher) if e.published is None or e.published.year == year]
-        pages = fetcher.map(lambda e: (e, *fetch_page(fetcher, state, e.url, _parse)), entries)
-        seen: set[str] = set()
-        images: list[RawItem] = []
-        for entry, result, article in pages:
-            for item in page_items(source, year, entry, result, article):
-                if item.native_id in seen:
-                    continue
+def web_records(source: WebSource, year: int, fetcher: Fetcher, state: HttpState) -> Iterator[RawItem]:
+    """Every record dated `year` after discovery and page fetches, images not yet requested; an
+    article listed twice is one record set."""
+    entries = [e for e in discover(source, fetcher) if e.published is None or e.published.year == year]
+    pages = fetcher.map(lambda e: (e, *fetch_page(fetcher, state, e.url, _parse)), entries)
+    seen: set[str] = set()
+    for entry, result, article in pages:
+        for item in page_items(source, year, entry, result, article):
+            if item.native_id not in seen:
                 seen.add(item.native_id)
-                if item.url is None:
-                    yield item
-                else:
-                    images.append(item)
+                yield item
+
+
+def fetch_web(name: str, source: WebSource, year: int, lake: Lake) -> Iterator[RawItem]:
+    """Every record of `source` dated `year`: page records as they come, then images concurrently."""
+    with Fetcher(source) as fetcher, HttpState(lake, name, year) as state:
+        images: list[RawItem] = []
+        for item in web_records(source, year, fetcher, state):
+            if needs_fetch(item):
+                images.append(item)
+            else:
+                yield item
         yield from fetcher.map(lambda item: attach_image(fetcher, state, item), images)

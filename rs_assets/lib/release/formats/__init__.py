@@ -17,6 +17,7 @@ from rs_assets.lib.release.formats import (
     llava,
     messages,
     open_clip,
+    url_list,
     webdataset,
 )
 
@@ -29,5 +30,6 @@ FORMATS: dict[str, Writer] = {
     "hf_parquet": hf_parquet.write,
     "webdataset": webdataset.write,
     "karpathy_json": karpathy.write,
+    "url_list": url_list.write,
     "croissant": croissant.write,  # last: describes the files written before it
 }
