@@ -39,8 +39,9 @@ class PoolResource(dg.ConfigurableResource):
 
 
 class ExecutorResource(dg.ConfigurableResource):
-    """Where the heavy per-record work of a partition runs: `local` (this run's process pool) or `ray`
-    (shards of `shard_size` records as Ray tasks; `RAY_ADDRESS` picks the cluster, else a local one)."""
+    """Where the heavy per-record work of a partition runs (filtered_pool's decoding, the LLM calls of
+    captions and instruction_sets): `local` (this run's process) or `ray` (shards of `shard_size`
+    records as Ray tasks; `RAY_ADDRESS` picks the cluster, else a local one)."""
 
     kind: str = "local"
     shard_size: int = 512

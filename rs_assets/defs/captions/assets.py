@@ -3,7 +3,7 @@
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
-from rs_assets.defs.resources import LakeResource, LLMResource
+from rs_assets.defs.resources import ExecutorResource, LakeResource, LLMResource
 from rs_assets.defs.stage import (
     contact_sheet_metadata,
     contract_results,
@@ -17,6 +17,7 @@ from rs_assets.defs.stage import (
 )
 from rs_assets.lib.captions.checks import caption_check_problems
 from rs_assets.lib.captions.engine import caption_partition
+from rs_assets.lib.captions.sharded import caption_partition_sharded
 from rs_assets.lib.funnel import job_funnel
 from rs_assets.lib.preview import caption_tiles
 from rs_assets.lib.reconcile import coverage_reconciliation
@@ -37,14 +38,26 @@ def build(project: Project) -> dg.AssetsDefinition:
         kinds={"parquet", "openai"},
     )
     def captions(
-        context: dg.AssetExecutionContext, lake: LakeResource, llm: LLMResource
+        context: dg.AssetExecutionContext,
+        lake: LakeResource,
+        llm: LLMResource,
+        executor: ExecutorResource,
     ) -> dg.MaterializeResult:
         source, year, cfg = project.partition(context)
         store = lake.lake()
         raw = read_partition(store, "raw_scrape", source, year)
         records = canonical_records(raw, current_clusters(store, source, year))
         settings = llm.settings()
-        result = caption_partition(records.to_pylist(), list(cfg.captions), store, settings, log=context.log)
+        engine = executor.checked()
+        if engine.kind == "ray":
+            result, shards = caption_partition_sharded(
+                store, source, year, records, list(cfg.captions), settings, engine.shard_size
+            )
+        else:
+            shards = {}
+            result = caption_partition(
+                records.to_pylist(), list(cfg.captions), store, settings, log=context.log
+            )
         table = result.table
         metadata = write_partition(
             context,
@@ -69,6 +82,8 @@ def build(project: Project) -> dg.AssetsDefinition:
                 **metadata,
                 "images": records.num_rows,
                 "backend": settings.backend,
+                "executor": engine.kind,
+                **{f"executor/{k}": v for k, v in shards.items()},
                 "strategy_counts": counts(table["strategy"].to_pylist()),
                 "status_counts": counts(table["status"].to_pylist()),
                 **funnel_metadata(jobs),

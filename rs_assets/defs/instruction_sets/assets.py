@@ -3,7 +3,7 @@
 import dagster as dg
 
 from rs_assets.defs.project import Project, load_project
-from rs_assets.defs.resources import LakeResource, LLMResource
+from rs_assets.defs.resources import ExecutorResource, LakeResource, LLMResource
 from rs_assets.defs.stage import (
     contract_results,
     counts,
@@ -17,6 +17,7 @@ from rs_assets.defs.stage import (
 from rs_assets.lib.funnel import job_funnel
 from rs_assets.lib.instruction_sets.inputs import source_vocabulary
 from rs_assets.lib.instruction_sets.llm import instruction_partition
+from rs_assets.lib.instruction_sets.sharded import instruction_partition_sharded
 from rs_assets.lib.reconcile import coverage_reconciliation
 from rs_assets.lib.selection import canonical_records
 from rs_assets.lib.stages import from_rows
@@ -25,7 +26,10 @@ from rs_assets.lib.stages import from_rows
 def build(project: Project) -> dg.AssetsDefinition:
     @stage_asset(project, deps=["captions", "image_clusters"], kinds={"parquet", "openai"})
     def instruction_sets(
-        context: dg.AssetExecutionContext, lake: LakeResource, llm: LLMResource
+        context: dg.AssetExecutionContext,
+        lake: LakeResource,
+        llm: LLMResource,
+        executor: ExecutorResource,
     ) -> dg.MaterializeResult:
         source, year, cfg = project.partition(context)
         store = lake.lake()
@@ -40,17 +44,34 @@ def build(project: Project) -> dg.AssetsDefinition:
         )
         model = cfg.instruction_backend == "llm"
         settings = llm.settings() if model else None  # the template path reads no LLM variable
-        result = instruction_partition(
-            records.to_pylist(),
-            caps.to_pylist(),
-            cfg.instructions,
-            vocabulary,
-            cfg.max_conversations_per_image,
-            backend=cfg.instruction_backend,
-            lake=store,
-            settings=settings,
-            log=context.log,
-        )
+        engine = executor.checked()
+        shards: dict[str, int] = {}
+        # only the model calls are worth shards; the templates are quick
+        if settings is not None and engine.kind == "ray":
+            result, shards = instruction_partition_sharded(
+                store,
+                source,
+                year,
+                records,
+                caps.to_pylist(),
+                cfg.instructions,
+                vocabulary,
+                cfg.max_conversations_per_image,
+                settings,
+                engine.shard_size,
+            )
+        else:
+            result = instruction_partition(
+                records.to_pylist(),
+                caps.to_pylist(),
+                cfg.instructions,
+                vocabulary,
+                cfg.max_conversations_per_image,
+                backend=cfg.instruction_backend,
+                lake=store,
+                settings=settings,
+                log=context.log,
+            )
         table = from_rows("instruction_sets", result.rows)
         config = {"source": cfg.model_dump(mode="json"), "llm": settings.fingerprint()} if settings else cfg
         metadata = write_partition(
@@ -72,6 +93,7 @@ def build(project: Project) -> dg.AssetsDefinition:
                 "failed": counts(t for t, s in statuses if s == "failed"),
                 "vocabulary": {"objects": list(vocabulary.objects), "labels": list(vocabulary.labels)},
                 **llm_metadata(result.stats if model else None),
+                **{f"executor/{k}": v for k, v in shards.items()},
             },
             check_results=contract_results(
                 "instruction_sets",

@@ -27,7 +27,7 @@ from rs_assets.lib.llm.cache import ResponseStore
 from rs_assets.lib.llm.cost import by_model
 from rs_assets.lib.llm.local import Answerer, OfflineBackend
 from rs_assets.lib.llm.redact import key_redactor
-from rs_assets.lib.llm.runner import Runner
+from rs_assets.lib.llm.runner import Limits, Runner
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets.lib.stages import from_rows
 
@@ -61,16 +61,31 @@ def check_prices(settings: LLMSettings, models: Iterable[str]) -> None:
         )
 
 
+def check_strategies(strategies: list[str], settings: LLMSettings) -> None:
+    """Known strategies, and priced models when a budget is set: raises before any request is sent."""
+    unknown = sorted(set(strategies) - set(STRATEGIES))
+    if unknown:
+        raise ValueError(f"unknown caption strategies: {unknown}")
+    if set(strategies) & set(MODEL_STRATEGIES):
+        check_prices(settings, [settings.vision_model, settings.text_model])
+
+
 def build_runner(
-    settings: LLMSettings, lake: Lake, log: logging.Logger | None, answer: Answerer = offline.answer
+    settings: LLMSettings,
+    lake: Lake,
+    log: logging.Logger | None,
+    answer: Answerer = offline.answer,
+    limits: Limits | None = None,
 ) -> Runner:
     """The Runner every LLM stage uses; `answer` is what the offline backend (and dry-run stand-ins)
-    reply with for that stage's requests."""
+    reply with for that stage's requests, `limits` the budget and pacing shared with other workers."""
     offline_backend = OfflineBackend(answer)
     store = ResponseStore(lake, settings.cache_prefix)
     redact = key_redactor(os.environ.get("OPENAI_API_KEY"))
     if not paid(settings):
-        return Runner(offline_backend, store, settings, offline=offline_backend, log=log, redact=redact)
+        return Runner(
+            offline_backend, store, settings, offline=offline_backend, log=log, redact=redact, limits=limits
+        )
     # the SDK is only imported when money can be spent
     from rs_assets.lib.llm.batch import BatchBackend
     from rs_assets.lib.llm.client import OpenAIBackend, client_from_env
@@ -85,6 +100,7 @@ def build_runner(
         batch_backend=batch,
         log=log,
         redact=redact,
+        limits=limits,
     )
 
 
@@ -94,8 +110,9 @@ async def _caption_partition(
     lake: Lake,
     settings: LLMSettings,
     log: logging.Logger | None,
+    limits: Limits | None,
 ) -> CaptionResult:
-    runner = build_runner(settings, lake, log)
+    runner = build_runner(settings, lake, log, limits=limits)
     batch = settings.batch if runner.batch_backend else frozenset()
     try:
         rows = await _caption_rows(records, strategies, Context(runner, settings, batch))
@@ -130,6 +147,11 @@ async def _caption_rows(
 
 
 def _stats(rows: list[dict[str, Any]], runner: Runner, settings: LLMSettings) -> dict[str, Any]:
+    return {**row_stats(rows, settings), **runner.summary()}
+
+
+def row_stats(rows: list[dict[str, Any]], settings: LLMSettings) -> dict[str, Any]:
+    """The numbers a partition's caption rows tell (a sharded run counts them on the assembled rows)."""
     statuses = Counter(r["status"] for r in rows)
     return {
         "backend": settings.backend,
@@ -139,7 +161,6 @@ def _stats(rows: list[dict[str, Any]], runner: Runner, settings: LLMSettings) ->
         "failed": sum(n for s, n in statuses.items() if s not in NOT_FAILED),
         "budget_exhausted_rows": statuses["budget_exhausted"],
         **{f"status_{s}": n for s, n in sorted(statuses.items())},
-        **runner.summary(),
     }
 
 
@@ -171,16 +192,14 @@ def caption_partition(
     lake: Lake,
     settings: LLMSettings,
     log: logging.Logger | None = None,
+    limits: Limits | None = None,
 ) -> CaptionResult:
     """Caption rows for one partition's canonical images under `strategies` (see `strategies.py`).
 
     Re-running a finished partition sends no requests (validated answers are in the response store);
     failures are rows with a status and are retried on the next run. Raises ValueError for unknown
-    strategies, and for unpriced models when a budget is set (see `check_prices`).
+    strategies, and for unpriced models when a budget is set (see `check_prices`). `limits`: the
+    budget and pacing of a sharded run (`distributed.SharedLimits`), else this call's own.
     """
-    unknown = sorted(set(strategies) - set(STRATEGIES))
-    if unknown:
-        raise ValueError(f"unknown caption strategies: {unknown}")
-    if set(strategies) & set(MODEL_STRATEGIES):
-        check_prices(settings, [settings.vision_model, settings.text_model])
-    return run_sync(_caption_partition(records, list(strategies), lake, settings, log))
+    check_strategies(strategies, settings)
+    return run_sync(_caption_partition(records, list(strategies), lake, settings, log, limits))

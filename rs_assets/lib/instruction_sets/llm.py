@@ -42,7 +42,7 @@ from rs_assets.lib.instruction_sets.tasks import MODEL_TASKS
 from rs_assets.lib.instruction_sets.vqa import absent_classes, present_names
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.request import LLMRequest, Outcome
-from rs_assets.lib.llm.runner import Runner
+from rs_assets.lib.llm.runner import Limits, Runner
 from rs_assets.lib.llm.settings import BATCH_INSTRUCTIONS, LLMSettings
 
 PROMPT = ("instruction_llm", "v1")
@@ -319,17 +319,18 @@ def instruction_partition(
     lake: Lake | None = None,
     settings: LLMSettings | None = None,
     log: logging.Logger | None = None,
+    limits: Limits | None = None,
 ) -> InstructionResult:
     """Instruction rows of one partition: the templates (`local`), then, under `llm`, the model tasks
     rephrased on the configured LLM backend (RS_ASSETS_LLM). Raises ValueError for unpriced models when
-    a budget is set, before any request."""
+    a budget is set, before any request. `limits`: the budget and pacing of a sharded run."""
     planned = plan_instructions(records, captions, mix, vocabulary, max_per_image)
     if backend != "llm":
         return InstructionResult(instruction_rows(planned), {"backend": "local"})
     if lake is None or settings is None:
         raise ValueError("instruction_backend llm needs the lake and the LLM settings")
     check_prices(settings, [settings.vision_model])
-    runner = build_runner(settings, lake, log, answer=offline_answer)
+    runner = build_runner(settings, lake, log, answer=offline_answer, limits=limits)
 
     async def run() -> None:
         try:

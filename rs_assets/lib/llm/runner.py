@@ -10,7 +10,8 @@ import asyncio
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from rs_assets.lib.llm.budget import Budget
@@ -66,6 +67,62 @@ def judge(completion: Completion, parse: Parser) -> tuple[str, Any, str | None]:
         return "invalid", None, f"{type(exc).__name__}: {str(exc)[:500]}"
 
 
+class Limits(Protocol):
+    """What every request of a run shares: the budget, the rate limits and the concurrency slots.
+    `LocalLimits` holds them in this process; `distributed.SharedLimits` asks one Ray actor holding a
+    LocalLimits for all workers, so N workers spend one budget and one advertised rate, never N."""
+
+    async def reserve(self, key: str, amount: float) -> bool: ...
+
+    async def settle(self, key: str, actual: float) -> None: ...
+
+    def slot(self) -> AbstractAsyncContextManager[Any]: ...
+
+    async def acquire(self, tokens: int) -> None: ...
+
+    def release(self) -> None: ...
+
+    def observe(self, headers: Mapping[str, str]) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    def state(self) -> dict[str, Any]: ...
+
+
+class LocalLimits:
+    """The run's Budget, RateLimiter and a semaphore of `concurrency` slots."""
+
+    def __init__(self, settings: LLMSettings) -> None:
+        self.budget = Budget(settings.budget_usd)
+        self.limiter = RateLimiter(settings.rpm, settings.tpm)
+        self.slots = asyncio.Semaphore(settings.concurrency)
+
+    async def reserve(self, key: str, amount: float) -> bool:
+        return self.budget.reserve(key, amount)
+
+    async def settle(self, key: str, actual: float) -> None:
+        self.budget.settle(key, actual)
+
+    def slot(self) -> AbstractAsyncContextManager[Any]:
+        return self.slots
+
+    async def acquire(self, tokens: int) -> None:
+        await self.limiter.acquire(tokens)
+
+    def release(self) -> None:
+        self.limiter.release()
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        self.limiter.observe(headers)
+
+    def pause(self, seconds: float) -> None:
+        self.limiter.pause(seconds)
+
+    def state(self) -> dict[str, Any]:
+        """Whether the budget closed, and the per-minute limits in force."""
+        return {"budget_exhausted": self.budget.exhausted, **self.limiter.in_force()}
+
+
 class Runner:
     def __init__(
         self,
@@ -77,15 +134,14 @@ class Runner:
         batch_backend: Batcher | None = None,
         log: logging.Logger | None = None,
         redact: Callable[[str], str] = lambda s: s,
+        limits: Limits | None = None,
     ) -> None:
         self.backend = backend
         self.batch_backend = batch_backend  # Batch API, for requests run with batch=True
         self.offline = offline  # answers stand-ins during a dry run
         self.store = store
         self.settings = settings
-        self.budget = Budget(settings.budget_usd)
-        self.limiter = RateLimiter(settings.rpm, settings.tpm)
-        self.slots = asyncio.Semaphore(settings.concurrency)
+        self.limits = limits or LocalLimits(settings)  # shared by every Runner of a sharded run
         self.log = log or logging.getLogger(__name__)
         self.redact = redact
         self.stats: Counter[str] = Counter()
@@ -113,7 +169,7 @@ class Runner:
         reserve = cost_usd(
             self._price(request.model), request.admission_tokens(), 0, request.max_tokens, batch=backend.batch
         )
-        if not self.budget.reserve(fp, reserve):
+        if not await self.limits.reserve(fp, reserve):
             self.stats["budget_refused"] += 1
             return Outcome(request, "budget_exhausted", error="budget exhausted before this request")
         try:
@@ -122,7 +178,7 @@ class Runner:
             self.stats["batch_deferred"] += 1
             return Outcome(request, "pending", error="submitted to the Batch API")
         except (TransientError, PermanentError) as exc:
-            self.budget.settle(fp, 0.0)
+            await self.limits.settle(fp, 0.0)
             self.stats["failed_requests"] += 1
             error = self.redact(str(exc))
             self.log.warning("LLM request %s (%s) failed: %s", fp[:12], request.prompt_id, error)
@@ -134,7 +190,7 @@ class Runner:
             completion.completion_tokens,
             batch=backend.batch,
         )
-        self.budget.settle(fp, completion.cost_usd)
+        await self.limits.settle(fp, completion.cost_usd)
         self._account(completion)
         status, value, error = judge(completion, parse)
         if status == "ok":
@@ -155,14 +211,14 @@ class Runner:
         s = self.settings
         for attempt in range(s.max_retries + 1):
             try:
-                async with self.slots:
+                async with self.limits.slot():
                     completion = await self._attempt(request, backend)
             except TransientError as exc:
                 if attempt == s.max_retries:
                     raise
                 self.stats["retries"] += 1
                 if exc.retry_after is not None:
-                    self.limiter.pause(min(exc.retry_after, s.backoff_max_s))
+                    self.limits.pause(min(exc.retry_after, s.backoff_max_s))
                 delay = backoff_delay(attempt, s.backoff_base_s, s.backoff_max_s, exc.retry_after)
                 await asyncio.sleep(delay)
                 continue
@@ -174,14 +230,14 @@ class Runner:
         if not backend.paced:
             self.stats["attempts"] += 1
             return await backend.complete(request)
-        await self.limiter.acquire(request.admission_tokens())
+        await self.limits.acquire(request.admission_tokens())
         self.stats["attempts"] += 1
         try:
             completion = await backend.complete(request)
         except BaseException:
-            self.limiter.release()
+            self.limits.release()
             raise
-        self.limiter.observe(completion.headers)
+        self.limits.observe(completion.headers)
         return completion
 
     async def _estimate(self, request: LLMRequest, parse: Parser, *, batch: bool) -> Outcome:
@@ -240,6 +296,5 @@ class Runner:
         out["est_cost_usd"] = self.spent["est_cost_usd"]
         if self.settings.budget_usd is not None:
             out["budget_usd"] = self.settings.budget_usd
-        out["budget_exhausted"] = self.budget.exhausted
-        out.update(self.limiter.in_force())
+        out.update(self.limits.state())
         return out
