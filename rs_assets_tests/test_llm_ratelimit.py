@@ -21,6 +21,7 @@ import pytest
 from rs_assets.lib.captions.engine import caption_partition
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.ratelimit import RateLimiter, parse_duration
+from rs_assets.lib.llm.runner import LocalLimits
 from rs_assets.lib.llm.settings import LLMSettings
 from rs_assets_tests.captions.test_captions_local import caption_records
 from rs_assets_tests.openai_stub_server import StubServer
@@ -224,3 +225,18 @@ def test_captions_without_advertised_limits_run_at_the_concurrency(
     stats, _ = run_captions(monkeypatch, lake, local, 40, concurrency=5)
     assert "rpm_limit" not in stats and "tpm_limit" not in stats
     assert local.state.peak_in_flight == 5
+
+
+def test_each_model_is_paced_by_its_own_advertised_limits() -> None:
+    """Providers advertise limits per model: the text model's 120 RPM (or its 429 pause) must not slow
+    the vision model's 10,000 RPM calls, and the run reports both."""
+    limits = LocalLimits(LLMSettings())
+    limits.observe("gpt-4o", advertised(10_000))
+    limits.observe("gpt-4o-mini", advertised(120))
+    state = limits.state()
+    assert state["rpm_limit"] == 120  # the tightest, for the metadata's one number
+    assert state["rpm_limit/gpt-4o"] == 10_000 and state["rpm_limit/gpt-4o-mini"] == 120
+    assert limits.limiter("gpt-4o").limit("requests") == 10_000
+    limits.pause("gpt-4o-mini", 30.0)
+    assert limits.limiter("gpt-4o-mini").try_acquire(100) > 29
+    assert limits.limiter("gpt-4o").try_acquire(100) < 1.0  # not paused by the other model's 429

@@ -52,17 +52,17 @@ class LimitsHost:
     async def leave(self) -> None:
         self.limits.slots.release()
 
-    async def acquire(self, tokens: int) -> None:
-        await self.limits.acquire(tokens)
+    async def acquire(self, model: str, tokens: int) -> None:
+        await self.limits.acquire(model, tokens)
 
-    async def release(self) -> None:
-        self.limits.release()
+    async def release(self, model: str) -> None:
+        self.limits.release(model)
 
-    async def observe(self, headers: dict[str, str]) -> None:
-        self.limits.observe(headers)
+    async def observe(self, model: str, headers: dict[str, str]) -> None:
+        self.limits.observe(model, headers)
 
-    async def pause(self, seconds: float) -> None:
-        self.limits.pause(seconds)
+    async def pause(self, model: str, seconds: float) -> None:
+        self.limits.pause(model, seconds)
 
     async def state(self) -> dict[str, Any]:
         return self.limits.state()
@@ -94,17 +94,17 @@ class SharedLimits:
             finally:
                 self.host.leave.remote()
 
-    async def acquire(self, tokens: int) -> None:
-        await self.host.acquire.remote(tokens)
+    async def acquire(self, model: str, tokens: int) -> None:
+        await self.host.acquire.remote(model, tokens)
 
-    def release(self) -> None:
-        self.host.release.remote()
+    def release(self, model: str) -> None:
+        self.host.release.remote(model)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        self.host.observe.remote(dict(headers))
+    def observe(self, model: str, headers: Mapping[str, str]) -> None:
+        self.host.observe.remote(model, dict(headers))
 
-    def pause(self, seconds: float) -> None:
-        self.host.pause.remote(seconds)
+    def pause(self, model: str, seconds: float) -> None:
+        self.host.pause.remote(model, seconds)
 
     def state(self) -> dict[str, Any]:
         """What this worker saw; the run's limits in force come from the actor (`run_llm_shards`)."""

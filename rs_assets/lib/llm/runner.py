@@ -78,24 +78,31 @@ class Limits(Protocol):
 
     def slot(self) -> AbstractAsyncContextManager[Any]: ...
 
-    async def acquire(self, tokens: int) -> None: ...
+    async def acquire(self, model: str, tokens: int) -> None: ...
 
-    def release(self) -> None: ...
+    def release(self, model: str) -> None: ...
 
-    def observe(self, headers: Mapping[str, str]) -> None: ...
+    def observe(self, model: str, headers: Mapping[str, str]) -> None: ...
 
-    def pause(self, seconds: float) -> None: ...
+    def pause(self, model: str, seconds: float) -> None: ...
 
     def state(self) -> dict[str, Any]: ...
 
 
 class LocalLimits:
-    """The run's Budget, RateLimiter and a semaphore of `concurrency` slots."""
+    """The run's Budget, a semaphore of `concurrency` slots and one RateLimiter per model: providers
+    advertise limits per model, so the text model's headers must not pace the vision model's calls."""
 
     def __init__(self, settings: LLMSettings) -> None:
         self.budget = Budget(settings.budget_usd)
-        self.limiter = RateLimiter(settings.rpm, settings.tpm)
+        self.caps = (settings.rpm, settings.tpm)
+        self.limiters: dict[str, RateLimiter] = {}
         self.slots = asyncio.Semaphore(settings.concurrency)
+
+    def limiter(self, model: str) -> RateLimiter:
+        if model not in self.limiters:
+            self.limiters[model] = RateLimiter(*self.caps)
+        return self.limiters[model]
 
     async def reserve(self, key: str, amount: float) -> bool:
         return self.budget.reserve(key, amount)
@@ -106,21 +113,30 @@ class LocalLimits:
     def slot(self) -> AbstractAsyncContextManager[Any]:
         return self.slots
 
-    async def acquire(self, tokens: int) -> None:
-        await self.limiter.acquire(tokens)
+    async def acquire(self, model: str, tokens: int) -> None:
+        await self.limiter(model).acquire(tokens)
 
-    def release(self) -> None:
-        self.limiter.release()
+    def release(self, model: str) -> None:
+        self.limiter(model).release()
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        self.limiter.observe(headers)
+    def observe(self, model: str, headers: Mapping[str, str]) -> None:
+        self.limiter(model).observe(headers)
 
-    def pause(self, seconds: float) -> None:
-        self.limiter.pause(seconds)
+    def pause(self, model: str, seconds: float) -> None:
+        self.limiter(model).pause(seconds)
 
     def state(self) -> dict[str, Any]:
-        """Whether the budget closed, and the per-minute limits in force."""
-        return {"budget_exhausted": self.budget.exhausted, **self.limiter.in_force()}
+        """Whether the budget closed, and the per-minute limits in force: `rpm_limit`/`tpm_limit` are the
+        tightest over the models called, each model's also as `rpm_limit/<model>` when there are several."""
+        limits = {m: r.in_force() for m, r in sorted(self.limiters.items()) if r.in_force()}
+        out: dict[str, Any] = {"budget_exhausted": self.budget.exhausted}
+        for key in ("rpm_limit", "tpm_limit"):
+            values = {m: v[key] for m, v in limits.items() if key in v}
+            if values:
+                out[key] = min(values.values())
+            if len(values) > 1:
+                out.update({f"{key}/{m}": v for m, v in values.items()})
+        return out
 
 
 class Runner:
@@ -218,7 +234,7 @@ class Runner:
                     raise
                 self.stats["retries"] += 1
                 if exc.retry_after is not None:
-                    self.limits.pause(min(exc.retry_after, s.backoff_max_s))
+                    self.limits.pause(request.model, min(exc.retry_after, s.backoff_max_s))
                 delay = backoff_delay(attempt, s.backoff_base_s, s.backoff_max_s, exc.retry_after)
                 await asyncio.sleep(delay)
                 continue
@@ -230,14 +246,14 @@ class Runner:
         if not backend.paced:
             self.stats["attempts"] += 1
             return await backend.complete(request)
-        await self.limits.acquire(request.admission_tokens())
+        await self.limits.acquire(request.model, request.admission_tokens())
         self.stats["attempts"] += 1
         try:
             completion = await backend.complete(request)
         except BaseException:
-            self.limits.release()
+            self.limits.release(request.model)
             raise
-        self.limits.observe(completion.headers)
+        self.limits.observe(request.model, completion.headers)
         return completion
 
     async def _estimate(self, request: LLMRequest, parse: Parser, *, batch: bool) -> Outcome:
