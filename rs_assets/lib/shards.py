@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -59,6 +60,28 @@ def ray_module() -> Any:
     return ray
 
 
+@dataclass(frozen=True)
+class ShardPlan:
+    """A partition's shards, their result keys in the lake, and which of them are still to compute."""
+
+    parts: list[pa.Table]
+    keys: list[str]
+    todo: list[int]  # indices of the shards with no result yet
+
+    def counts(self) -> dict[str, int]:
+        n = len(self.parts)
+        return {"shards": n, "shards_computed": len(self.todo), "shards_reused": n - len(self.todo)}
+
+
+def plan_shards(
+    lake: Lake, asset: str, source: str, year: int, table: pa.Table, fingerprint: Any, shard_size: int
+) -> ShardPlan:
+    """Split `table` and key each shard by its rows and `fingerprint`; a shard whose key exists is done."""
+    parts = split(table, shard_size)
+    keys = [shard_key(asset, source, year, p, fingerprint) for p in parts]
+    return ShardPlan(parts, keys, [i for i, k in enumerate(keys) if not lake.has(k)])
+
+
 def run_sharded(
     lake: Lake,
     asset: str,
@@ -71,19 +94,11 @@ def run_sharded(
     shard_size: int,
 ) -> tuple[pa.Table, dict[str, int]]:
     """Every shard's result (finished ones read back, the rest computed as Ray tasks), concatenated."""
-    parts = split(table, shard_size)
-    keys = [shard_key(asset, source, year, p, fingerprint) for p in parts]
-    todo: Sequence[tuple[str, pa.Table]] = [
-        (k, p) for k, p in zip(keys, parts, strict=True) if not lake.has(k)
-    ]
-    if todo:
+    plan = plan_shards(lake, asset, source, year, table, fingerprint, shard_size)
+    if plan.todo:
         ray = ray_module()
         task = ray.remote(fn)
-        ray.get([task.remote(lake.root, key, rows, config) for key, rows in todo])
-    tables = [lake.read_table(k) for k in keys]
+        ray.get([task.remote(lake.root, plan.keys[i], plan.parts[i], config) for i in plan.todo])
+    tables = [lake.read_table(k) for k in plan.keys]
     merged = pa.concat_tables(tables, promote_options="permissive") if tables else None
-    return merged, {
-        "shards": len(parts),
-        "shards_computed": len(todo),
-        "shards_reused": len(parts) - len(todo),
-    }
+    return merged, plan.counts()

@@ -21,7 +21,7 @@ import pyarrow as pa
 from rs_assets.lib.lake import Lake
 from rs_assets.lib.llm.runner import LocalLimits
 from rs_assets.lib.llm.settings import LLMSettings
-from rs_assets.lib.shards import ray_module, shard_key, split
+from rs_assets.lib.shards import plan_shards, ray_module
 
 # Calls waiting in the actor are coroutines: cheap. A low cap could queue `leave` behind `enter`s that
 # wait for the slot it frees (a deadlock once workers x concurrency passed it).
@@ -148,9 +148,8 @@ def run_llm_shards(
     """(every shard's rows, the stats of the shards computed now, shard counts). Finished shards are
     read back; the rest run as Ray tasks with one `LimitsHost` made from `shared` (None: the calls
     cost nothing and are not paced, e.g. the offline backend, and each task keeps its own limits)."""
-    parts = split(records, shard_size)
-    keys = [shard_key(asset, source, year, p, fingerprint) for p in parts]
-    todo = [i for i, k in enumerate(keys) if not lake.has(k)]
+    plan = plan_shards(lake, asset, source, year, records, fingerprint, shard_size)
+    parts, keys, todo = plan.parts, plan.keys, plan.todo
     tables: dict[int, pa.Table] = {i: lake.read_table(k) for i, k in enumerate(keys) if i not in todo}
     stats: dict[str, Any] = {}
     if todo:
@@ -169,5 +168,4 @@ def run_llm_shards(
                 ray.kill(host)
         tables.update({i: table for i, (table, _) in zip(todo, done, strict=True)})
         stats = merged_stats([s for _, s in done], state)
-    counts = {"shards": len(parts), "shards_computed": len(todo), "shards_reused": len(parts) - len(todo)}
-    return [tables[i] for i in range(len(parts))], stats, counts
+    return [tables[i] for i in range(len(parts))], stats, plan.counts()
