@@ -8,8 +8,13 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # imported inside the fixtures: the environment above is set before any rs_assets code
+    from rs_assets_tests.cdp import Chromium
+    from rs_assets_tests.openai_stub_server import StubServer
 
 TESTS = Path(__file__).parent
 os.environ["RS_ASSETS_SOURCES"] = str(TESTS / "sources_test.yaml")
@@ -21,6 +26,43 @@ os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="rs_assets_hf_"))
 os.environ.pop("RS_ASSETS_LLM", None)
 os.environ.pop("RS_ASSETS_LAKE", None)
 os.environ.pop("RS_ASSETS_HOME", None)
+
+
+@pytest.fixture
+def lake(tmp_path: Path):
+    """An empty local lake in the test's folder."""
+    from rs_assets.lib.lake import Lake
+
+    return Lake(str(tmp_path / "lake"))
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
+    """The OpenAI-compatible stub on loopback, with the openai backend pointed at it (`STUB_KEY`)."""
+    from rs_assets_tests.openai_stub_server import STUB_KEY, StubServer
+
+    server = StubServer().start()
+    monkeypatch.setenv("RS_ASSETS_LLM", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", STUB_KEY)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Chromium]:
+    """Debian's headless Chromium over CDP (`.ci/run` installs it; outside CI its absence skips)."""
+    from rs_assets_tests.cdp import Chromium, chromium_path
+
+    if chromium_path() is None and not os.environ.get("CI"):
+        pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+    chrome = Chromium(tmp_path / "profile")
+    try:
+        yield chrome
+    finally:
+        chrome.close()
 
 
 def free_port() -> int:

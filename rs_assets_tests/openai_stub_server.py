@@ -357,6 +357,9 @@ def _end_batch(batch: dict[str, Any], status: str) -> None:
         batch["cancelled_at"] = 1
 
 
+STUB_KEY = "sk-test-SECRET-0123456789abcdef"  # the key the `stub` fixture configures
+
+
 class StubServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # listen backlog: many clients connect at once

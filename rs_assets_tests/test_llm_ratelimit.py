@@ -13,7 +13,6 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -157,11 +156,6 @@ def test_remaining_headers_tighten_the_buckets() -> None:
 
 
 # End to end: caption_partition (openai backend, gaia on short texts: one call per image) against the stub.
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(str(tmp_path / "lake"))
 
 
 def run_captions(

@@ -4,7 +4,6 @@ OpenAI-compatible stub server), and the skipped rows of signals that cannot run.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,11 +93,6 @@ def caption_rows(rec: dict[str, Any], texts: list[str]) -> list[dict[str, Any]]:
 def source(**fields: Any) -> Any:
     body = {"kind": "synthetic", "years": [2020], "per_year": 1, **fields}
     return parse_sources({"sources": {"demo": body}})["demo"]
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(str(tmp_path / "lake"))
 
 
 def by_caption(table: Any) -> dict[str, dict[str, dict[str, Any]]]:
@@ -200,18 +194,6 @@ def test_local_judge_rates_through_the_runner(lake: Lake) -> None:
     assert rows["cap-1"]["judge_hallucination"]["value"] < 5
     assert {rows[c][s]["status"] for c in rows for s in ("judge_relevance", "judge_fluency")} == {"ok"}
     assert rows["cap-0"]["judge_relevance"]["prompt_id"] == "caption_judge.v1"
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
-    server = StubServer().start()
-    monkeypatch.setenv("RS_ASSETS_LLM", "openai")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-judge-0123456789")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_judge_on_the_openai_server_is_structured_stored_and_budgeted(stub: StubServer, lake: Lake) -> None:

@@ -4,10 +4,8 @@ one file per session and are queryable in the DuckDB catalog; several raters at 
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from rs_assets.lib.lake import Lake, table_key
 from rs_assets.lib.stages import from_rows
 from rs_assets.lib.warehouse.catalog import build_catalog, connect
 from rs_assets_tests.captions.test_captions_local import caption_records
-from rs_assets_tests.cdp import Chromium, chromium_path
+from rs_assets_tests.cdp import Chromium
 
 TEXTS = [
     "The image showcases: farmland along a river with a building and a ship.",
@@ -50,17 +48,6 @@ def lake(tmp_path: Path) -> Lake:
     ]
     lake.write_table(table_key("captions", "demo", 2020), from_rows("captions", caps), {})
     return lake
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Chromium]:
-    if chromium_path() is None and not os.environ.get("CI"):
-        pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
-    chrome = Chromium(tmp_path / "profile")
-    try:
-        yield chrome
-    finally:
-        chrome.close()
 
 
 def post(url: str, body: Any, kind: str = "application/json") -> tuple[int, dict[str, Any]]:

@@ -99,11 +99,6 @@ def caption_records(lake: Lake, n: int = 3, *, text_chars: int = 0, size: int = 
     return records
 
 
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(str(tmp_path / "lake"))
-
-
 def local_settings(**changes: Any) -> LLMSettings:
     return replace(LLMSettings.from_env(), **changes)
 

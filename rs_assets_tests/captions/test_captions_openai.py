@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,27 +25,10 @@ from rs_assets_tests.captions.test_captions_local import (
     fenced_blocks,
     injection_record,
 )
-from rs_assets_tests.openai_stub_server import ECHOES, Fault, StubServer, key_leaks
+from rs_assets_tests.openai_stub_server import ECHOES, STUB_KEY, Fault, StubServer, key_leaks
 
-KEY = "sk-test-SECRET-0123456789abcdef"
+KEY = STUB_KEY  # what the `stub` fixture configures
 STRATEGIES = ["meta", "gaia", "mpgi"]
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
-    server = StubServer().start()
-    monkeypatch.setenv("RS_ASSETS_LLM", "openai")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(str(tmp_path / "lake"))
 
 
 def settings(**changes: Any) -> LLMSettings:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,23 +23,6 @@ from rs_assets_tests.instruction_sets.test_instruction_tasks import VOCAB, recor
 from rs_assets_tests.openai_stub_server import Fault, StubServer
 
 MIX = ["vqa_count", *MODEL_TASKS]
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
-    server = StubServer().start()
-    monkeypatch.setenv("RS_ASSETS_LLM", "openai")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-instructions-0123456789")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Lake:
-    return Lake(str(tmp_path / "lake"))
 
 
 def settings(**changes: Any) -> LLMSettings:

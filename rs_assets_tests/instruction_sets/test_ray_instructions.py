@@ -4,7 +4,6 @@ skips every shard."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +19,6 @@ from rs_assets_tests.instruction_sets.test_instructions_openai import MIX, harbo
 from rs_assets_tests.openai_stub_server import StubServer
 
 pytestmark = pytest.mark.xdist_group("ray")
-
-
-@pytest.fixture
-def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubServer]:
-    server = StubServer().start()
-    monkeypatch.setenv("RS_ASSETS_LLM", "openai")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-ray-instructions")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def both(tmp_path: Path, s: LLMSettings) -> tuple[list[dict[str, Any]], pa.Table, Any, Any]:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
@@ -18,7 +15,7 @@ from rs_assets.lib.benchmark_splits.splits import SPLITS
 from rs_assets.lib.funnel import Funnel
 from rs_assets.lib.lake import table_key
 from rs_assets.lib.release.report import ReportData, report_html
-from rs_assets_tests.cdp import Chromium, chromium_path
+from rs_assets_tests.cdp import Chromium
 
 pytestmark = pytest.mark.xdist_group("published")  # reads the session's `published` release
 
@@ -68,17 +65,6 @@ def test_report_escapes_text_and_handles_an_empty_release() -> None:
     assert_self_contained(page)  # a caption or answer with markup stays text
     assert "&lt;img src=&quot;https://evil.example/x.png&quot;&gt;" in page
     assert all(f'<svg id="{c}"' in page for c in CHARTS)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Chromium]:
-    if chromium_path() is None and not os.environ.get("CI"):
-        pytest.skip("chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
-    chrome = Chromium(tmp_path / "profile")
-    try:
-        yield chrome
-    finally:
-        chrome.close()
 
 
 def test_report_renders_in_chromium_with_every_chart(published: dict, browser: Chromium) -> None:
